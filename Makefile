@@ -1,0 +1,128 @@
+# Bulkhead: build, boot and test.
+#
+#   make run     install what is missing, build, make the ISO, boot it in QEMU
+#   make test    host unit tests, then the in-kernel suite booted in QEMU
+#   make help    everything else
+#
+# Kernel command line for `make run`: make run CMDLINE="loglevel=debug"
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= $(shell command -v cargo 2>/dev/null || echo /usr/bin/cargo)
+OUT := target/bulkhead
+RUNNER := target/release/bulkhead-runner
+CMDLINE ?= loglevel=info
+TEST_CMDLINE ?= loglevel=info
+MEMORY ?= 128M
+TIMEOUT ?= 180
+LOADER ?= auto
+
+KERNEL_SOURCES := $(shell find kernel crates -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
+
+.PHONY: help deps kernel kernel-test iso iso-test run test test-host test-kernel \
+        test-kernel-limine test-boot-variants test-harness runner lint gdb clean check-build-std
+
+help:
+	@echo "Bulkhead targets:"
+	@echo "  make run                 build, make the ISO, boot it in QEMU (quit: Ctrl-A X)"
+	@echo "  make test                host unit tests + in-kernel suite in QEMU (GRUB, and Limine if LIMINE_DIR)"
+	@echo "  make deps                install missing packages (apt) or say what to install"
+	@echo "  make iso                 target/bulkhead/bulkhead.iso (Limine if LIMINE_DIR is set, else GRUB)"
+	@echo "  make gdb                 boot paused with a gdb stub and attach gdb with the kernel's symbols"
+	@echo "  make lint                cargo fmt --check and clippy (host crates and kernel)"
+	@echo "  make check-build-std     build the kernel with Debian's Rust and -Zbuild-std"
+	@echo "Variables: CMDLINE=... MEMORY=$(MEMORY) LOADER=auto|grub|limine LIMINE_DIR=... BULKHEAD_TOOLCHAIN=prebuilt|build-std"
+
+deps:
+	@scripts/deps.sh
+
+$(OUT)/bulkhead.elf: $(KERNEL_SOURCES) | deps
+	@scripts/kernel-build.sh $@
+
+$(OUT)/bulkhead-test.elf: $(KERNEL_SOURCES) | deps
+	@scripts/kernel-build.sh $@ test-suite
+
+kernel: $(OUT)/bulkhead.elf
+kernel-test: $(OUT)/bulkhead-test.elf
+
+$(RUNNER): $(shell find tools/runner -name '*.rs' -o -name '*.toml') | deps
+	@$(CARGO) build -q --release -p bulkhead-runner
+
+runner: $(RUNNER)
+
+iso: $(OUT)/bulkhead.elf
+	@scripts/mkiso.sh $< $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER)
+
+run: iso $(RUNNER)
+	@$(RUNNER) run --iso $(OUT)/bulkhead.iso --memory $(MEMORY)
+
+test: deps
+	@$(MAKE) --no-print-directory test-host
+	@$(MAKE) --no-print-directory test-kernel
+	@$(MAKE) --no-print-directory test-boot-variants
+	@$(MAKE) --no-print-directory test-harness
+	@if [ -n "$${LIMINE_DIR:-}" ]; then $(MAKE) --no-print-directory test-kernel-limine; \
+	 else echo "test: LIMINE_DIR not set: the Limine boot path was not tested (GRUB only)"; fi
+	@echo "test: all stages passed"
+
+test-host: | deps
+	@echo "== host unit tests"
+	@$(CARGO) test -q 2>&1 | tee $(OUT)-host-tests.log | grep -E '^(test result|running|error|warning)|FAILED|panicked' || true
+	@! grep -qE 'FAILED|error(\[|:)' $(OUT)-host-tests.log
+
+# boot_test NAME ISO-CMDLINE LOADER [RUNNER ARGS]: build an ISO and judge a boot.
+define boot_test
+	@scripts/mkiso.sh $(OUT)/bulkhead-test.elf $(OUT)/$(1).iso "$(2)" $(3) >/dev/null
+	@echo "== $(1): $(3) ISO, cmdline '$(2)'"
+	@$(RUNNER) test --iso $(OUT)/$(1).iso --timeout $(TIMEOUT) --log $(OUT)/$(1).log $(4)
+endef
+
+test-kernel: $(OUT)/bulkhead-test.elf $(RUNNER)
+	@mkdir -p $(OUT)
+	$(call boot_test,test-grub,$(TEST_CMDLINE),grub,--memory $(MEMORY))
+
+test-kernel-limine: $(OUT)/bulkhead-test.elf $(RUNNER)
+	$(call boot_test,test-limine,$(TEST_CMDLINE),limine,--memory $(MEMORY))
+
+# The same suite on a small machine and on a fragmented memory map; an
+# unknown command-line option must be reported.
+test-boot-variants: $(OUT)/bulkhead-test.elf $(RUNNER)
+	$(call boot_test,test-64m,loglevel=warn no_such_option=1,grub,--memory 64M)
+	@grep -q "unknown kernel command-line option 'no_such_option=1'" $(OUT)/test-64m.log || \
+	  { echo "test: the unknown option was not reported"; exit 1; }
+	$(call boot_test,test-fragmented,loglevel=warn mem.punch=512,grub,--memory 96M)
+
+# The harness must turn every kind of failure red: each run below fails on
+# purpose, and the runner passes only if it failed for exactly that reason.
+test-harness: $(OUT)/bulkhead-test.elf $(RUNNER)
+	$(call boot_test,harness-fail,test=harness test.inject=fail,grub,--expect-failure failed-test)
+	$(call boot_test,harness-panic,test=harness test.inject=panic,grub,--expect-failure panic)
+	$(call boot_test,harness-exception,test=harness test.inject=exception,grub,--expect-failure exception)
+	$(call boot_test,harness-triple,test=harness test.inject=triple_fault,grub,--expect-failure triple-fault)
+	@scripts/mkiso.sh $(OUT)/bulkhead-test.elf $(OUT)/harness-hang.iso "test=harness test.inject=hang" grub >/dev/null
+	@echo "== harness-hang: must time out"
+	@$(RUNNER) test --iso $(OUT)/harness-hang.iso --timeout 20 --expect-failure timeout
+
+lint: | deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy -q --all-targets -- -D warnings
+	@if scripts/kernel-build.sh --probe-prebuilt 2>/dev/null; then \
+	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt -- -D warnings; \
+	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt --features test-suite -- -D warnings; \
+	else echo "lint: kernel clippy skipped (no prebuilt x86_64-unknown-none target)"; fi
+
+check-build-std:
+	@BULKHEAD_TOOLCHAIN=build-std scripts/deps.sh
+	@BULKHEAD_TOOLCHAIN=build-std scripts/kernel-build.sh $(OUT)/bulkhead-build-std.elf test-suite
+
+gdb: $(OUT)/bulkhead.elf
+	@scripts/mkiso.sh $(OUT)/bulkhead.elf $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER)
+	@echo "gdb: QEMU waits on :1234; in another terminal gdb attaches with the kernel's symbols"
+	@qemu-system-x86_64 -machine q35 -cpu max -m $(MEMORY) -serial stdio -display none -no-reboot \
+	  -device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom $(OUT)/bulkhead.iso -s -S & \
+	  qemu=$$!; gdb -q $(OUT)/bulkhead.elf -ex 'target remote :1234' -ex 'break kernel_main'; kill $$qemu 2>/dev/null || true
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,95 @@
+//! The GDT and the TSS.
+//!
+//! Segment layout (the order SYSCALL/SYSRET will need: `STAR` takes the
+//! kernel code selector and, for SYSRET, user data = base + 8, user code =
+//! base + 16 with base = `KERNEL_DATA`):
+//!
+//! ```text
+//!  0x00 null   0x08 kernel code   0x10 kernel data
+//!  0x18 user data (RPL 3)   0x20 user code (RPL 3)   0x28 TSS (two slots)
+//! ```
+//!
+//! The TSS holds `rsp0` (the stack for entries from ring 3, set per thread
+//! later) and three interrupt stacks (IST): the double fault, NMI and
+//! machine check handlers always run on a known-good stack, so a kernel stack
+//! overflow (which hits the guard page below the stack) reports a clean #DF
+//! instead of a triple fault.
+
+use spin::Once;
+use x86_64::instructions::segmentation::{Segment, CS, DS, ES, FS, GS, SS};
+use x86_64::instructions::tables::load_tss;
+use x86_64::registers::segmentation::SegmentSelector;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use x86_64::structures::tss::TaskStateSegment;
+use x86_64::{PrivilegeLevel, VirtAddr};
+
+/// IST slot (1-based in the IDT, 0-based in the TSS) for #DF.
+pub const IST_DOUBLE_FAULT: u16 = 1;
+/// IST slot for NMI.
+pub const IST_NMI: u16 = 2;
+/// IST slot for #MC.
+pub const IST_MACHINE_CHECK: u16 = 3;
+
+const IST_STACK_SIZE: usize = 16 * 1024;
+
+/// Kernel code selector.
+pub const KERNEL_CODE: SegmentSelector = SegmentSelector::new(1, PrivilegeLevel::Ring0);
+/// Kernel data selector.
+pub const KERNEL_DATA: SegmentSelector = SegmentSelector::new(2, PrivilegeLevel::Ring0);
+/// User data selector.
+pub const USER_DATA: SegmentSelector = SegmentSelector::new(3, PrivilegeLevel::Ring3);
+/// User code selector.
+pub const USER_CODE: SegmentSelector = SegmentSelector::new(4, PrivilegeLevel::Ring3);
+const TSS_SELECTOR: SegmentSelector = SegmentSelector::new(5, PrivilegeLevel::Ring0);
+
+#[repr(C, align(16))]
+struct IstStack([u8; IST_STACK_SIZE]);
+
+static mut IST_STACKS: [IstStack; 3] = [const { IstStack([0; IST_STACK_SIZE]) }; 3];
+
+static TSS: Once<TaskStateSegment> = Once::new();
+static GDT: Once<GlobalDescriptorTable> = Once::new();
+
+fn ist_top(index: usize) -> VirtAddr {
+    // SAFETY: only the address is taken; the stacks are used by the CPU.
+    let base = unsafe { core::ptr::addr_of!(IST_STACKS[index]) } as u64;
+    VirtAddr::new(base + IST_STACK_SIZE as u64)
+}
+
+/// Builds and loads the GDT and TSS, and reloads every segment register.
+pub fn init() {
+    let tss = TSS.call_once(|| {
+        let mut tss = TaskStateSegment::new();
+        for (slot, index) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK]
+            .into_iter()
+            .zip(0..)
+        {
+            tss.interrupt_stack_table[usize::from(slot - 1)] = ist_top(index);
+        }
+        tss
+    });
+    let gdt = GDT.call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        let selectors = [
+            gdt.append(Descriptor::kernel_code_segment()),
+            gdt.append(Descriptor::kernel_data_segment()),
+            gdt.append(Descriptor::user_data_segment()),
+            gdt.append(Descriptor::user_code_segment()),
+            gdt.append(Descriptor::tss_segment(tss)),
+        ];
+        debug_assert_eq!(selectors[0], KERNEL_CODE);
+        debug_assert_eq!(selectors[4], TSS_SELECTOR);
+        gdt
+    });
+    gdt.load();
+    // SAFETY: the selectors name the descriptors just loaded.
+    unsafe {
+        CS::set_reg(KERNEL_CODE);
+        DS::set_reg(KERNEL_DATA);
+        ES::set_reg(KERNEL_DATA);
+        SS::set_reg(KERNEL_DATA);
+        FS::set_reg(SegmentSelector(0));
+        GS::set_reg(SegmentSelector(0));
+        load_tss(TSS_SELECTOR);
+    }
+}

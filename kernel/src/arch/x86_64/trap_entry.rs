@@ -1,0 +1,143 @@
+//! Interrupt and exception entry: 256 small stubs and one common path that
+//! saves every general-purpose register into a [`TrapFrame`] and calls
+//! [`super::traps::dispatch`].
+//!
+//! Each stub is 16 bytes at `trap_stubs + 16 * vector`, so the IDT needs no
+//! table of addresses. Vectors without a CPU error code push a zero in its
+//! place, so every frame has the same shape. If the trap came from ring 3
+//! the common path executes `swapgs` on the way in and out (the CS saved by
+//! the CPU tells), so kernel code always finds its per-CPU area in GS.
+//!
+//! The stack the common path builds (higher addresses first):
+//!
+//! ```text
+//!   ss            <- pushed by the CPU (rsp is 16-byte aligned before this)
+//!   rsp
+//!   rflags
+//!   cs
+//!   rip
+//!   error_code    <- by the CPU, or 0 from the stub
+//!   vector        <- by the stub
+//!   rax .. r15    <- by trap_common; rsp then points at TrapFrame.r15
+//! ```
+//!
+//! 5 + 2 + 15 = 22 quadwords keep `rsp` 16-byte aligned at the `call`.
+
+use core::arch::global_asm;
+use core::mem::offset_of;
+
+/// The registers of an interrupted context, as the entry path saved them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+impl TrapFrame {
+    /// True if the trap interrupted user mode (ring 3).
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
+/// Bitmap of the vectors for which the CPU pushes an error code:
+/// #DF(8), #TS(10), #NP(11), #SS(12), #GP(13), #PF(14), #AC(17), #CP(21),
+/// #VC(29), #SX(30).
+const ERROR_CODE_VECTORS: u64 =
+    1 << 8 | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 13 | 1 << 14 | 1 << 17 | 1 << 21 | 1 << 29 | 1 << 30;
+
+/// Size of one stub.
+pub const STUB_SIZE: u64 = 16;
+
+extern "C" {
+    /// The first of the 256 entry stubs.
+    pub static trap_stubs: u8;
+}
+
+global_asm!(
+    r#"
+    .section .text
+    .balign 16
+.global trap_stubs
+trap_stubs:
+    .set vector, 0
+    .rept 256
+    .balign 16
+    .if ((({errmask} >> vector) & 1) == 0) || (vector >= 32)
+    pushq $0
+    .endif
+    pushq $vector
+    jmp trap_common
+    .set vector, vector + 1
+    .endr
+
+    .balign 16
+trap_common:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    testb $3, {cs}(%rsp)
+    jz 1f
+    swapgs
+1:  cld
+    mov %rsp, %rdi
+    call {dispatch}
+    testb $3, {cs}(%rsp)
+    jz 2f
+    swapgs
+2:  popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp                        /* vector, error code */
+    iretq
+    "#,
+    errmask = const ERROR_CODE_VECTORS,
+    cs = const offset_of!(TrapFrame, cs),
+    dispatch = sym super::traps::dispatch,
+    options(att_syntax)
+);

@@ -1,0 +1,165 @@
+//! Trap dispatch: exceptions are reported, device interrupts go to their
+//! registered handler.
+//!
+//! An exception in the kernel is a bug, so it prints a full report (vector
+//! name, error code decoded for #PF, RIP with its symbol, CR2, all registers)
+//! and panics, which ends a test run as a failure. The one exception to the
+//! rule is a *recovery point* armed by kernel code that expects a fault at a
+//! known instruction (the test suite raising exceptions on purpose, later the
+//! user-copy routines): then the report is recorded, the faulting
+//! instruction is skipped by resuming at the armed address, and the kernel
+//! continues. Ring-3 faults will stop the faulting thread instead (next
+//! issue); until user mode exists they are reported like kernel ones.
+
+use super::trap_entry::TrapFrame;
+use core::fmt;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use x86_64::registers::control::Cr2;
+
+/// A device-interrupt handler. It must acknowledge the interrupt (EOI).
+pub type IrqHandler = fn(&mut TrapFrame);
+
+const IRQ_SLOTS: usize = 256;
+static IRQ_HANDLERS: [AtomicUsize; IRQ_SLOTS] = [const { AtomicUsize::new(0) }; IRQ_SLOTS];
+
+/// Installs `handler` for `vector` (32..=255), replacing any other.
+pub fn register_irq(vector: u8, handler: IrqHandler) {
+    debug_assert!(vector >= super::idt::vector::FIRST_IRQ);
+    IRQ_HANDLERS[usize::from(vector)].store(handler as usize, Ordering::Release);
+}
+
+/// What an exception looked like, for reports and for tests that catch one.
+#[derive(Clone, Copy, Debug)]
+pub struct ExceptionReport {
+    pub vector: u8,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cr2: u64,
+    pub frame: TrapFrame,
+}
+
+/// Recovery point: vector expected + 1 (0 = none armed), and the resume RIP.
+/// Assembly that expects a fault may store both directly (see the tests).
+pub static RECOVERY_VECTOR: AtomicU64 = AtomicU64::new(0);
+/// Where execution resumes after the armed exception.
+pub static RECOVERY_RIP: AtomicU64 = AtomicU64::new(0);
+static LAST_RECOVERED: spin::Mutex<Option<ExceptionReport>> = spin::Mutex::new(None);
+
+/// Forgets any earlier recovered report; call before arming a recovery point.
+pub fn clear_recovered() {
+    *LAST_RECOVERED.lock() = None;
+}
+
+/// Disarms the recovery point and returns the report of the exception it
+/// caught, if one happened.
+pub fn take_recovered() -> Option<ExceptionReport> {
+    RECOVERY_VECTOR.store(0, Ordering::SeqCst);
+    LAST_RECOVERED.lock().take()
+}
+
+/// Called by `trap_common` with the saved registers of the interrupted
+/// context; whatever it leaves in `frame` is restored on return.
+pub extern "C" fn dispatch(frame: &mut TrapFrame) {
+    let vector = frame.vector as u8;
+    if vector >= super::idt::vector::FIRST_IRQ {
+        match IRQ_HANDLERS[usize::from(vector)].load(Ordering::Acquire) {
+            0 => log::warn!("traps: unexpected interrupt on vector {vector}"),
+            handler => {
+                // SAFETY: only `register_irq` stores non-zero values, and it
+                // stores `IrqHandler` function pointers.
+                let handler: IrqHandler = unsafe { core::mem::transmute(handler) };
+                handler(frame);
+            }
+        }
+        return;
+    }
+    let report = ExceptionReport {
+        vector,
+        error_code: frame.error_code,
+        rip: frame.rip,
+        cr2: Cr2::read_raw(),
+        frame: *frame,
+    };
+    if RECOVERY_VECTOR.load(Ordering::SeqCst) == u64::from(vector) + 1 {
+        RECOVERY_VECTOR.store(0, Ordering::SeqCst);
+        *LAST_RECOVERED.lock() = Some(report);
+        frame.rip = RECOVERY_RIP.load(Ordering::SeqCst);
+        return;
+    }
+    crate::println!("{report}");
+    panic!("unhandled exception {} in the kernel", name(vector));
+}
+
+/// The mnemonic of an exception vector.
+pub fn name(vector: u8) -> &'static str {
+    const NAMES: [&str; 32] = [
+        "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS", "#NP",
+        "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23",
+        "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+    ];
+    NAMES.get(usize::from(vector)).copied().unwrap_or("IRQ")
+}
+
+/// Decodes a page-fault error code: "write, present, user" and so on.
+struct PageFaultCode(u64);
+
+impl fmt::Display for PageFaultCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bit = |n: u32| self.0 & (1 << n) != 0;
+        f.write_str(if bit(0) { "protection" } else { "not-present" })?;
+        f.write_str(if bit(1) { ", write" } else { ", read" })?;
+        f.write_str(if bit(2) { ", user" } else { ", kernel" })?;
+        if bit(3) {
+            f.write_str(", reserved-bit")?;
+        }
+        if bit(4) {
+            f.write_str(", instruction-fetch")?;
+        }
+        if bit(5) {
+            f.write_str(", protection-key")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ExceptionReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.frame;
+        write!(
+            f,
+            "EXCEPTION {} (vector {}) error {:#x}",
+            name(self.vector),
+            self.vector,
+            self.error_code
+        )?;
+        if self.vector == super::idt::vector::PAGE_FAULT {
+            write!(f, " [{}]", PageFaultCode(self.error_code))?;
+        }
+        writeln!(
+            f,
+            " in {} at rip {:#018x} {}",
+            if r.cs & 3 == 3 { "user" } else { "kernel" },
+            self.rip,
+            crate::symbols::describe(self.rip)
+        )?;
+        writeln!(
+            f,
+            "  cr2 {:#018x} rsp {:#018x} rflags {:#010x} cs {:#x} ss {:#x}",
+            self.cr2, r.rsp, r.rflags, r.cs, r.ss
+        )?;
+        let regs = [
+            ("rax", r.rax), ("rbx", r.rbx), ("rcx", r.rcx), ("rdx", r.rdx),
+            ("rsi", r.rsi), ("rdi", r.rdi), ("rbp", r.rbp), ("r8 ", r.r8),
+            ("r9 ", r.r9), ("r10", r.r10), ("r11", r.r11), ("r12", r.r12),
+            ("r13", r.r13), ("r14", r.r14), ("r15", r.r15),
+        ];
+        for row in regs.chunks(4) {
+            f.write_str(" ")?;
+            for (name, value) in row {
+                write!(f, " {name} {value:#018x}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}

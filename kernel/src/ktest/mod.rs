@@ -1,0 +1,135 @@
+//! The in-kernel test suite (built with the `test-suite` feature).
+//!
+//! Each test is a plain function returning `Result<(), String>`; the
+//! [`check!`] and [`check_eq!`] macros return an `Err` with the failing
+//! expression and location. Tests run one after another on the kernel's
+//! main stack with interrupts on, and print the protocol the host-side
+//! runner (`tools/runner`) reads:
+//!
+//! ```text
+//! test mm::frames_single ... ok
+//! test mm::heap_grows ... FAILED
+//!     assertion failed: v.len() == 3 (kernel/src/ktest/mm_tests.rs:40)
+//! 11 passed, 1 failed
+//! ```
+//!
+//! A panic inside a test ends the run through the panic handler (failure
+//! exit code), which the runner reports as a panic. `test=SUBSTRING` on the
+//! command line runs only matching tests; `test.inject=...` makes the run
+//! fail on purpose so the harness itself can be tested.
+
+mod arch_tests;
+mod mm_tests;
+mod time_tests;
+
+use alloc::string::String;
+use bulkhead_cmdline::Inject;
+
+/// One test case.
+pub struct Test {
+    pub name: &'static str,
+    pub run: fn() -> Result<(), String>,
+}
+
+/// Returns `Err` from the enclosing test unless `cond` holds.
+#[macro_export]
+macro_rules! check {
+    ($cond:expr) => {
+        if !$cond {
+            return Err(alloc::format!(
+                "check failed: {} ({}:{})", stringify!($cond), file!(), line!()
+            ));
+        }
+    };
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(alloc::format!(
+                "check failed: {}: {} ({}:{})",
+                stringify!($cond), alloc::format!($($msg)+), file!(), line!()
+            ));
+        }
+    };
+}
+
+/// Returns `Err` from the enclosing test unless `left == right`.
+#[macro_export]
+macro_rules! check_eq {
+    ($left:expr, $right:expr) => {
+        match (&$left, &$right) {
+            (l, r) => {
+                if l != r {
+                    return Err(alloc::format!(
+                        "check failed: {} == {}: left {:?}, right {:?} ({}:{})",
+                        stringify!($left), stringify!($right), l, r, file!(), line!()
+                    ));
+                }
+            }
+        }
+    };
+}
+
+/// Every test list, in run order.
+fn suites() -> [&'static [Test]; 3] {
+    [mm_tests::TESTS, arch_tests::TESTS, time_tests::TESTS]
+}
+
+/// Runs every selected test, prints the summary and ends the run.
+pub fn run_all() -> ! {
+    let options = crate::config::options();
+    let (mut passed, mut failed) = (0u32, 0u32);
+    for test in suites().iter().flat_map(|s| s.iter()) {
+        if !options.test_selected(test.name) {
+            continue;
+        }
+        match (test.run)() {
+            Ok(()) => {
+                crate::println!("test {} ... ok", test.name);
+                passed += 1;
+            }
+            Err(why) => {
+                crate::println!("test {} ... FAILED", test.name);
+                crate::println!("    {why}");
+                failed += 1;
+            }
+        }
+    }
+    inject_failure(options.test_inject, &mut failed);
+    crate::println!("{passed} passed, {failed} failed");
+    crate::exit::exit(if failed == 0 { crate::exit::SUCCESS } else { crate::exit::FAILURE })
+}
+
+/// Makes the run fail in the way `test.inject=` asked, so that the host-side
+/// harness can be shown to turn each kind of failure red.
+fn inject_failure(inject: Inject, failed: &mut u32) {
+    match inject {
+        Inject::None => {}
+        Inject::Fail => {
+            crate::println!("test harness::injected_failure ... FAILED");
+            crate::println!("    failure injected by test.inject=fail");
+            *failed += 1;
+        }
+        Inject::Panic => panic!("panic injected by test.inject=panic"),
+        Inject::Exception => {
+            // SAFETY: deliberately raises #UD with no recovery point armed,
+            // which the trap handler reports and turns into a panic.
+            unsafe { core::arch::asm!("ud2") };
+        }
+        Inject::TripleFault => {
+            crate::println!("harness: loading an empty IDT and raising #BP: triple fault");
+            let empty = x86_64::structures::DescriptorTablePointer {
+                limit: 0,
+                base: x86_64::VirtAddr::new(0),
+            };
+            // SAFETY: deliberately breaks interrupt delivery so the next
+            // exception escalates to a triple fault, which resets the machine.
+            unsafe {
+                x86_64::instructions::tables::lidt(&empty);
+                core::arch::asm!("int3");
+            }
+        }
+        Inject::Hang => {
+            crate::println!("harness: hanging on purpose (test.inject=hang)");
+            crate::arch::halt_forever()
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The kernel heap (`alloc`), a buddy heap from `buddy_system_allocator`.
+//!
+//! It starts on a 1 MiB static arena so the frame allocator (whose free
+//! lists live on the heap) can start; once frames exist it is given one
+//! contiguous run sized to the machine (1/32 of RAM, between 1 and 32 MiB).
+//! The heap does not grow after that: it holds kernel bookkeeping only, and
+//! kernel objects made on behalf of user programs come from frames charged
+//! to their quota. Code that can handle exhaustion uses fallible APIs
+//! (`Vec::try_reserve`); an infallible allocation that fails panics.
+
+use super::{frames, PAGE_SIZE};
+use buddy_system_allocator::LockedHeap;
+
+#[global_allocator]
+static HEAP: LockedHeap<32> = LockedHeap::empty();
+
+const BOOTSTRAP_SIZE: usize = 1024 * 1024;
+
+#[repr(C, align(4096))]
+struct Arena([u8; BOOTSTRAP_SIZE]);
+
+static mut BOOTSTRAP: Arena = Arena([0; BOOTSTRAP_SIZE]);
+
+/// Gives the heap its static bootstrap arena.
+pub fn init_bootstrap() {
+    // SAFETY: the arena is used by nothing else, and this runs once at boot.
+    unsafe {
+        let start = core::ptr::addr_of_mut!(BOOTSTRAP) as usize;
+        HEAP.lock().init(start, BOOTSTRAP_SIZE);
+    }
+}
+
+/// Adds a run of frames sized to the machine (`total_frames` usable).
+pub fn grow_from_frames(total_frames: u64) {
+    let wanted = (total_frames * PAGE_SIZE / 32).clamp(1 << 20, 32 << 20);
+    let count = (wanted / PAGE_SIZE) as usize;
+    match frames::alloc_contiguous(count) {
+        Ok(phys) => {
+            let start = super::phys_to_virt(phys) as usize;
+            // SAFETY: the run was just allocated for the heap and is mapped
+            // through the window; it is never freed.
+            unsafe { HEAP.lock().add_to_heap(start, start + count * PAGE_SIZE as usize) };
+        }
+        Err(_) => log::warn!("heap: no {count} contiguous frames; staying on the boot arena"),
+    }
+}
+
+/// (bytes requested by live allocations, bytes the heap owns).
+pub fn stats() -> (usize, usize) {
+    let heap = HEAP.lock();
+    (heap.stats_alloc_user(), heap.stats_total_bytes())
+}
