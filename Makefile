@@ -92,7 +92,7 @@ test-boot-variants: $(OUT)/bulkhead-test.elf $(RUNNER)
 	$(call boot_test,test-64m,loglevel=warn no_such_option=1,grub,--memory 64M)
 	@grep -q "unknown kernel command-line option 'no_such_option=1'" $(OUT)/test-64m.log || \
 	  { echo "test: the unknown option was not reported"; exit 1; }
-	$(call boot_test,test-fragmented,loglevel=warn mem.punch=512,grub,--memory 96M)
+	$(call boot_test,test-fragmented,loglevel=warn mem.punch=240,grub,--memory 96M)
 
 # The harness must turn every kind of failure red: each run below fails on
 # purpose, and the runner passes only if it failed for exactly that reason.

@@ -116,8 +116,7 @@ extern "C" fn limine_main() -> ! {
         // Before base revision 3 the RSDP address is virtual (in the HHDM).
         rsdp: RSDP.get_response().map(|r| (r.address() as u64).wrapping_sub(window)),
         kernel_elf,
-        // SAFETY: as for module strings.
-        cmdline: CMDLINE.get_response().map_or("", |r| unsafe { file_str(r.cmdline()) }),
+        cmdline: command_line(),
     })
 }
 
@@ -142,6 +141,19 @@ fn memory_map() -> MemoryMap {
     match MemoryMap::sanitize(regions, &[]) {
         Ok(map) => map,
         Err(e) => boot_failure(format_args!("unusable memory map: {e:?}")),
+    }
+}
+
+/// The command line: from the executable-cmdline request (newer Limine), else
+/// the kernel file's string (Limine 8).
+fn command_line() -> &'static str {
+    // SAFETY: Limine's strings live in memory it never reclaims here.
+    unsafe {
+        match (CMDLINE.get_response(), EXECUTABLE_FILE.get_response()) {
+            (Some(r), _) => file_str(r.cmdline()),
+            (None, Some(r)) => file_str(r.file().string()),
+            (None, None) => "",
+        }
     }
 }
 

@@ -69,13 +69,10 @@ pub fn kernel_image_virt() -> (u64, u64) {
         static __kernel_start: u8;
         static __kernel_end: u8;
     }
-    // SAFETY: only the addresses of these linker symbols are taken.
-    unsafe {
-        (
-            core::ptr::addr_of!(__kernel_start) as u64,
-            core::ptr::addr_of!(__kernel_end) as u64,
-        )
-    }
+    (
+        core::ptr::addr_of!(__kernel_start) as u64,
+        core::ptr::addr_of!(__kernel_end) as u64,
+    )
 }
 
 /// Collects modules into the fixed-size list `BootInfo` holds.
@@ -145,10 +142,16 @@ static BOOT_INFO: spin::Once<BootInfo> = spin::Once::new();
 fn enter_kernel(mut info: BootInfo) -> ! {
     let (options, _) = bulkhead_cmdline::parse(info.cmdline);
     if let Some(limit) = options.mem_limit {
-        info.memory.limit(limit);
+        let removed = info.memory.limit(limit);
+        crate::println!("boot: mem.limit={limit:#x}: {} KiB of usable memory ignored", removed / 1024);
     }
     if options.mem_punch > 0 {
-        info.memory.punch_holes(options.mem_punch as usize);
+        let made = info.memory.punch_holes(options.mem_punch as usize);
+        crate::println!(
+            "boot: mem.punch={}: punched {made} one-page holes; the map now has {} regions",
+            options.mem_punch,
+            info.memory.len()
+        );
     }
     let info = BOOT_INFO.call_once(|| info);
     crate::kernel_main(info)

@@ -13,6 +13,9 @@ use bulkhead_memmap::{MemoryMap, Region, RegionKind};
 use multiboot2::{BootInformation, BootInformationHeader, MemoryAreaType};
 
 const BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
+/// Ranges carved out of usable memory: the kernel, the boot information
+/// and up to 62 modules.
+const MAX_RESERVED: usize = 64;
 
 /// Rust entry of the Multiboot2 path, called from the 32-bit trampoline on
 /// the boot stack with the loader's magic and the boot information pointer.
@@ -34,7 +37,11 @@ pub extern "C" fn multiboot2_main(magic: u32, info_phys: u32) -> ! {
 fn boot_info(mbi: &BootInformation, info_phys: u64) -> BootInfo {
     let (start, end) = kernel_image_virt();
     let kernel_phys = start - KERNEL_VMA;
-    let mut reserved = [(0u64, 0u64); super::MAX_MODULES + 2];
+    // Every module's memory must be carved out, recorded in `BootInfo` or not.
+    let mut reserved = [(0u64, 0u64); MAX_RESERVED];
+    if mbi.module_tags().count() + 2 > MAX_RESERVED {
+        boot_failure(format_args!("more than {} boot modules", MAX_RESERVED - 2));
+    }
     reserved[0] = (kernel_phys, end - KERNEL_VMA);
     reserved[1] = (info_phys, info_phys + mbi.total_size() as u64);
 

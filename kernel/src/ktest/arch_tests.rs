@@ -150,7 +150,7 @@ fn breakpoint_caught() -> Result<(), String> {
 }
 
 fn symbols_resolve() -> Result<(), String> {
-    let main = crate::kernel_main as usize as u64;
+    let main = crate::kernel_main as *const () as u64;
     let (name, offset) = crate::symbols::lookup(main).ok_or("kernel_main not in the symbol table")?;
     check!(name.contains("kernel_main"), "kernel_main resolved to {name}");
     check_eq!(offset, 0);

@@ -35,11 +35,6 @@ pub fn phys_to_virt(phys: u64) -> *mut u8 {
     (phys_window() + phys) as *mut u8
 }
 
-/// The physical address behind a pointer into the physical-memory window.
-pub fn window_to_phys(virt: u64) -> Option<u64> {
-    virt.checked_sub(phys_window())
-}
-
 /// Brings up frames, heap and the kernel's own page tables.
 pub fn init(boot: &'static BootInfo) {
     PHYS_WINDOW.store(boot.phys_window, Ordering::Relaxed);

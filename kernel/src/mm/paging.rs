@@ -43,8 +43,6 @@ pub enum MapError {
     AlreadyMapped,
     /// Nothing is mapped there.
     NotMapped,
-    /// The request would make a page writable and executable.
-    WriteAndExecute,
     /// The address or size is not page-aligned or not canonical.
     BadAddress,
 }

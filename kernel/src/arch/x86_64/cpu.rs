@@ -128,6 +128,8 @@ impl fmt::Display for Features {
             ("x2APIC", self.x2apic),
             ("TSC-deadline", self.tsc_deadline),
             ("invariant-TSC", self.invariant_tsc),
+            ("RDRAND", self.rdrand),
+            ("hypervisor", self.hypervisor),
         ];
         f.write_str("on:")?;
         for (name, _) in list.iter().filter(|(_, on)| *on) {

@@ -77,8 +77,10 @@ pub fn init() {
             gdt.append(Descriptor::user_code_segment()),
             gdt.append(Descriptor::tss_segment(tss)),
         ];
-        debug_assert_eq!(selectors[0], KERNEL_CODE);
-        debug_assert_eq!(selectors[4], TSS_SELECTOR);
+        debug_assert_eq!(
+            selectors,
+            [KERNEL_CODE, KERNEL_DATA, USER_DATA, USER_CODE, TSS_SELECTOR]
+        );
         gdt
     });
     gdt.load();

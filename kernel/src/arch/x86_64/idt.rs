@@ -46,7 +46,6 @@ static IDT: Once<Idt> = Once::new();
 /// Exception vectors with names.
 pub mod vector {
     pub const DIVIDE_ERROR: u8 = 0;
-    pub const DEBUG: u8 = 1;
     pub const NMI: u8 = 2;
     pub const BREAKPOINT: u8 = 3;
     pub const INVALID_OPCODE: u8 = 6;
@@ -74,8 +73,7 @@ fn ist_for(vector: u8) -> u16 {
 /// Builds and loads the IDT.
 pub fn init() {
     let idt = IDT.call_once(|| {
-        // SAFETY: only the address of the stub table is taken.
-        let base = unsafe { core::ptr::addr_of!(trap_stubs) } as u64;
+        let base = core::ptr::addr_of!(trap_stubs) as u64;
         let mut gates = [Gate::new(0, 0); 256];
         for (v, gate) in (0u8..=255).zip(gates.iter_mut()) {
             *gate = Gate::new(base + u64::from(v) * STUB_SIZE, ist_for(v));

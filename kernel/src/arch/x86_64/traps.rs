@@ -138,7 +138,7 @@ impl fmt::Display for ExceptionReport {
         writeln!(
             f,
             " in {} at rip {:#018x} {}",
-            if r.cs & 3 == 3 { "user" } else { "kernel" },
+            if r.from_user() { "user" } else { "kernel" },
             self.rip,
             crate::symbols::describe(self.rip)
         )?;
