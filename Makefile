@@ -18,6 +18,9 @@ TEST_CMDLINE ?= loglevel=info
 MEMORY ?= 128M
 TIMEOUT ?= 180
 LOADER ?= auto
+# Limine binaries: LIMINE_DIR, or a git-ignored .limine/ in the checkout.
+LIMINE_DIR ?= $(if $(wildcard .limine/limine-bios.sys),$(CURDIR)/.limine,)
+export LIMINE_DIR
 
 KERNEL_SOURCES := $(shell find kernel crates -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
 
@@ -59,18 +62,21 @@ run: iso $(RUNNER)
 	@$(RUNNER) run --iso $(OUT)/bulkhead.iso --memory $(MEMORY)
 
 test: deps
+	@rm -f $(OUT)/test-*.log $(OUT)/harness-*.log
 	@$(MAKE) --no-print-directory test-host
 	@$(MAKE) --no-print-directory test-kernel
 	@$(MAKE) --no-print-directory test-boot-variants
 	@$(MAKE) --no-print-directory test-harness
 	@if [ -n "$${LIMINE_DIR:-}" ]; then $(MAKE) --no-print-directory test-kernel-limine; \
 	 else echo "test: LIMINE_DIR not set: the Limine boot path was not tested (GRUB only)"; fi
-	@echo "test: all stages passed"
+	@scripts/test-summary.sh $(OUT)
 
 test-host: | deps
+	@mkdir -p $(OUT)
 	@echo "== host unit tests"
-	@$(CARGO) test -q 2>&1 | tee $(OUT)-host-tests.log | grep -E '^(test result|running|error|warning)|FAILED|panicked' || true
-	@! grep -qE 'FAILED|error(\[|:)' $(OUT)-host-tests.log
+	@if ! $(CARGO) test -q > $(OUT)/host-tests.log 2>&1; then \
+	  cat $(OUT)/host-tests.log; echo "test: host unit tests failed"; exit 1; fi
+	@grep -E '^test result' $(OUT)/host-tests.log | grep -v ' 0 passed; 0 failed' || true
 
 # boot_test NAME ISO-CMDLINE LOADER [RUNNER ARGS]: build an ISO and judge a boot.
 define boot_test
@@ -103,7 +109,7 @@ test-harness: $(OUT)/bulkhead-test.elf $(RUNNER)
 	$(call boot_test,harness-triple,test=harness test.inject=triple_fault,grub,--expect-failure triple-fault)
 	@scripts/mkiso.sh $(OUT)/bulkhead-test.elf $(OUT)/harness-hang.iso "test=harness test.inject=hang" grub >/dev/null
 	@echo "== harness-hang: must time out"
-	@$(RUNNER) test --iso $(OUT)/harness-hang.iso --timeout 20 --expect-failure timeout
+	@$(RUNNER) test --iso $(OUT)/harness-hang.iso --timeout 20 --log $(OUT)/harness-hang.log --expect-failure timeout
 
 lint: | deps
 	$(CARGO) fmt --all --check

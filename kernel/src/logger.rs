@@ -1,8 +1,10 @@
 //! Levelled kernel logging over the serial console, through the `log` facade.
 //!
 //! Lines look like `[  1.234567] INFO  mm: 120 MiB usable`: uptime (once the
-//! timer runs), level, module. The level comes from the `loglevel=` kernel
-//! command-line option; records above it are dropped before formatting.
+//! TSC is calibrated), level, and the message, which by convention starts
+//! with its subsystem (`mm:`, `acpi:`). The level comes from the `loglevel=`
+//! kernel command-line option; records above it are dropped before
+//! formatting.
 
 use log::{LevelFilter, Log, Metadata, Record};
 
@@ -20,16 +22,11 @@ impl Log for SerialLogger {
             return;
         }
         let micros = crate::time::uptime_micros();
-        let module = record
-            .module_path()
-            .map(|path| path.trim_start_matches("bulkhead_kernel::"))
-            .unwrap_or("?");
         crate::println!(
-            "[{:4}.{:06}] {:5} {}: {}",
+            "[{:4}.{:06}] {:5} {}",
             micros / 1_000_000,
             micros % 1_000_000,
             record.level(),
-            module,
             record.args()
         );
     }

@@ -46,7 +46,9 @@ pub fn describe(addr: u64) -> impl fmt::Display {
 
 /// The symbol containing `addr`: (name, offset).
 pub fn lookup(addr: u64) -> Option<(&'static str, u64)> {
-    table().and_then(|t| t.lookup(addr)).map(|s| (s.name, s.offset))
+    table()
+        .and_then(|t| t.lookup(addr))
+        .map(|s| (s.name, s.offset))
 }
 
 /// One line about the table for the banner.

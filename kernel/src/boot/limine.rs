@@ -15,9 +15,9 @@ use super::{boot_failure, enter_kernel, kernel_image_virt, BootInfo, Module, Mod
 use bulkhead_memmap::{MemoryMap, Region, RegionKind};
 use limine::memory_map::EntryType;
 use limine::request::{
-    BootloaderInfoRequest, EntryPointRequest, ExecutableAddressRequest,
-    ExecutableCmdlineRequest, ExecutableFileRequest, HhdmRequest, MemoryMapRequest,
-    ModuleRequest, RequestsEndMarker, RequestsStartMarker, RsdpRequest, StackSizeRequest,
+    BootloaderInfoRequest, EntryPointRequest, ExecutableAddressRequest, ExecutableCmdlineRequest,
+    ExecutableFileRequest, HhdmRequest, MemoryMapRequest, ModuleRequest, RequestsEndMarker,
+    RequestsStartMarker, RsdpRequest, StackSizeRequest,
 };
 use limine::BaseRevision;
 
@@ -114,7 +114,9 @@ extern "C" fn limine_main() -> ! {
         kernel_phys,
         modules: modules.slots,
         // Before base revision 3 the RSDP address is virtual (in the HHDM).
-        rsdp: RSDP.get_response().map(|r| (r.address() as u64).wrapping_sub(window)),
+        rsdp: RSDP
+            .get_response()
+            .map(|r| (r.address() as u64).wrapping_sub(window)),
         kernel_elf,
         cmdline: command_line(),
     })
@@ -158,7 +160,9 @@ fn command_line() -> &'static str {
 }
 
 fn loader_name() -> &'static str {
-    LOADER_INFO.get_response().map_or("Limine", |info| info.name())
+    LOADER_INFO
+        .get_response()
+        .map_or("Limine", |info| info.name())
 }
 
 /// Extends a Limine string to `'static`.

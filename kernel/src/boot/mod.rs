@@ -143,7 +143,10 @@ fn enter_kernel(mut info: BootInfo) -> ! {
     let (options, _) = bulkhead_cmdline::parse(info.cmdline);
     if let Some(limit) = options.mem_limit {
         let removed = info.memory.limit(limit);
-        crate::println!("boot: mem.limit={limit:#x}: {} KiB of usable memory ignored", removed / 1024);
+        crate::println!(
+            "boot: mem.limit={limit:#x}: {} KiB of usable memory ignored",
+            removed / 1024
+        );
     }
     if options.mem_punch > 0 {
         let made = info.memory.punch_holes(options.mem_punch as usize);

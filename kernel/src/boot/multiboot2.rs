@@ -83,7 +83,7 @@ fn memory_map(mbi: &BootInformation, reserved: &[(u64, u64)]) -> MemoryMap {
     let regions = tag.memory_areas().iter().map(|area| Region {
         start: area.start_address(),
         end: area.end_address(),
-        kind: match MemoryAreaType::from(area.typ()) {
+        kind: match area.typ() {
             MemoryAreaType::Available => RegionKind::Usable,
             MemoryAreaType::AcpiAvailable => RegionKind::AcpiReclaimable,
             MemoryAreaType::ReservedHibernate => RegionKind::AcpiNvs,

@@ -10,15 +10,42 @@ use alloc::string::String;
 use core::fmt::Write;
 
 pub const TESTS: &[Test] = &[
-    Test { name: "arch::cpu_protections_enabled", run: cpu_protections_enabled },
-    Test { name: "arch::tss_loaded", run: tss_loaded },
-    Test { name: "arch::invalid_opcode_caught_with_report", run: invalid_opcode_caught },
-    Test { name: "arch::page_fault_caught_with_report", run: page_fault_caught },
-    Test { name: "arch::stack_guard_page_faults", run: stack_guard_page_faults },
-    Test { name: "arch::divide_error_caught", run: divide_error_caught },
-    Test { name: "arch::general_protection_caught", run: general_protection_caught },
-    Test { name: "arch::breakpoint_caught", run: breakpoint_caught },
-    Test { name: "arch::symbols_resolve_kernel_functions", run: symbols_resolve },
+    Test {
+        name: "arch::cpu_protections_enabled",
+        run: cpu_protections_enabled,
+    },
+    Test {
+        name: "arch::tss_loaded",
+        run: tss_loaded,
+    },
+    Test {
+        name: "arch::invalid_opcode_caught_with_report",
+        run: invalid_opcode_caught,
+    },
+    Test {
+        name: "arch::page_fault_caught_with_report",
+        run: page_fault_caught,
+    },
+    Test {
+        name: "arch::stack_guard_page_faults",
+        run: stack_guard_page_faults,
+    },
+    Test {
+        name: "arch::divide_error_caught",
+        run: divide_error_caught,
+    },
+    Test {
+        name: "arch::general_protection_caught",
+        run: general_protection_caught,
+    },
+    Test {
+        name: "arch::breakpoint_caught",
+        run: breakpoint_caught,
+    },
+    Test {
+        name: "arch::symbols_resolve_kernel_functions",
+        run: symbols_resolve,
+    },
 ];
 
 /// Executes one faulting instruction with a recovery point armed for
@@ -65,10 +92,22 @@ fn cpu_protections_enabled() -> Result<(), String> {
     let cr4 = Cr4::read();
     check!(Cr0::read().contains(Cr0Flags::WRITE_PROTECT), "CR0.WP off");
     check_eq!(Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE), f.nx);
-    check_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION), f.smep);
-    check_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION), f.smap);
-    check_eq!(cr4.contains(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION), f.umip);
-    check!(f.nx, "QEMU's CPU model has NX; the kernel should have found it");
+    check_eq!(
+        cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION),
+        f.smep
+    );
+    check_eq!(
+        cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION),
+        f.smap
+    );
+    check_eq!(
+        cr4.contains(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION),
+        f.umip
+    );
+    check!(
+        f.nx,
+        "QEMU's CPU model has NX; the kernel should have found it"
+    );
     Ok(())
 }
 
@@ -87,8 +126,14 @@ fn invalid_opcode_caught() -> Result<(), String> {
     check_eq!(report.rip, fault);
     check!(report.frame.cs & 3 == 0, "not from ring 0");
     let text = report_text(&report);
-    check!(text.starts_with("EXCEPTION #UD (vector 6)"), "report: {text}");
-    check!(text.contains("invalid_opcode_caught"), "no symbol in report: {text}");
+    check!(
+        text.starts_with("EXCEPTION #UD (vector 6)"),
+        "report: {text}"
+    );
+    check!(
+        text.contains("invalid_opcode_caught"),
+        "no symbol in report: {text}"
+    );
     Ok(())
 }
 
@@ -96,21 +141,29 @@ const UNMAPPED: u64 = paging::KERNEL_SCRATCH + 0x7000_0000;
 
 fn page_fault_caught() -> Result<(), String> {
     check_eq!(paging::translate(UNMAPPED), None);
-    let (fault, report) = raise!(vector::PAGE_FAULT, "mov qword ptr [{addr}], 1", addr = in(reg) UNMAPPED);
+    let (fault, report) =
+        raise!(vector::PAGE_FAULT, "mov qword ptr [{addr}], 1", addr = in(reg) UNMAPPED);
     let report = report.ok_or("no #PF was raised")?;
     check_eq!(report.rip, fault);
     check_eq!(report.cr2, UNMAPPED);
     check_eq!(report.error_code, 0b10); // write, not present, supervisor
     let text = report_text(&report);
-    check!(text.contains("[not-present, write, kernel]"), "report: {text}");
-    check!(text.contains(&alloc::format!("cr2 {UNMAPPED:#018x}")), "report: {text}");
+    check!(
+        text.contains("[not-present, write, kernel]"),
+        "report: {text}"
+    );
+    check!(
+        text.contains(&alloc::format!("cr2 {UNMAPPED:#018x}")),
+        "report: {text}"
+    );
     Ok(())
 }
 
 fn stack_guard_page_faults() -> Result<(), String> {
     let s = stack::alloc().map_err(|e| alloc::format!("{e:?}"))?;
     let guard_top = s.bottom - 8;
-    let (_, report) = raise!(vector::PAGE_FAULT, "mov qword ptr [{addr}], 1", addr = in(reg) guard_top);
+    let (_, report) =
+        raise!(vector::PAGE_FAULT, "mov qword ptr [{addr}], 1", addr = in(reg) guard_top);
     let report = report.ok_or("writing below the stack did not fault")?;
     check_eq!(report.cr2, guard_top);
     Ok(())
@@ -137,7 +190,10 @@ fn general_protection_caught() -> Result<(), String> {
         addr = in(reg) noncanonical
     );
     let report = report.ok_or("no #GP was raised")?;
-    check_eq!((report.vector, report.rip, report.error_code), (vector::GENERAL_PROTECTION, fault, 0));
+    check_eq!(
+        (report.vector, report.rip, report.error_code),
+        (vector::GENERAL_PROTECTION, fault, 0)
+    );
     Ok(())
 }
 
@@ -151,12 +207,22 @@ fn breakpoint_caught() -> Result<(), String> {
 
 fn symbols_resolve() -> Result<(), String> {
     let main = crate::kernel_main as *const () as u64;
-    let (name, offset) = crate::symbols::lookup(main).ok_or("kernel_main not in the symbol table")?;
-    check!(name.contains("kernel_main"), "kernel_main resolved to {name}");
+    let (name, offset) =
+        crate::symbols::lookup(main).ok_or("kernel_main not in the symbol table")?;
+    check!(
+        name.contains("kernel_main"),
+        "kernel_main resolved to {name}"
+    );
     check_eq!(offset, 0);
     let (name, offset) = crate::symbols::lookup(main + 5).ok_or("kernel_main+5 not found")?;
-    check!(name.contains("kernel_main") && offset == 5, "kernel_main+5 resolved to {name}+{offset}");
+    check!(
+        name.contains("kernel_main") && offset == 5,
+        "kernel_main+5 resolved to {name}+{offset}"
+    );
     let text = alloc::format!("{}", crate::symbols::describe(main + 5));
-    check!(text.contains("kernel_main") && text.ends_with("+0x5>"), "describe gave {text}");
+    check!(
+        text.contains("kernel_main") && text.ends_with("+0x5>"),
+        "describe gave {text}"
+    );
     Ok(())
 }

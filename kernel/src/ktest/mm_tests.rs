@@ -8,15 +8,42 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 pub const TESTS: &[Test] = &[
-    Test { name: "mm::frame_alloc_free", run: frame_alloc_free },
-    Test { name: "mm::frame_contiguous_run", run: frame_contiguous_run },
-    Test { name: "mm::frame_exhaustion_is_an_error", run: frame_exhaustion_is_an_error },
-    Test { name: "mm::map_translate_unmap", run: map_translate_unmap },
-    Test { name: "mm::map_refuses_double_mapping", run: map_refuses_double_mapping },
-    Test { name: "mm::kernel_sections_wx", run: kernel_sections_wx },
-    Test { name: "mm::no_kernel_page_writable_and_executable", run: no_page_writable_and_executable },
-    Test { name: "mm::heap_alloc", run: heap_alloc },
-    Test { name: "mm::stack_has_guard_page", run: stack_has_guard_page },
+    Test {
+        name: "mm::frame_alloc_free",
+        run: frame_alloc_free,
+    },
+    Test {
+        name: "mm::frame_contiguous_run",
+        run: frame_contiguous_run,
+    },
+    Test {
+        name: "mm::frame_exhaustion_is_an_error",
+        run: frame_exhaustion_is_an_error,
+    },
+    Test {
+        name: "mm::map_translate_unmap",
+        run: map_translate_unmap,
+    },
+    Test {
+        name: "mm::map_refuses_double_mapping",
+        run: map_refuses_double_mapping,
+    },
+    Test {
+        name: "mm::kernel_sections_wx",
+        run: kernel_sections_wx,
+    },
+    Test {
+        name: "mm::no_kernel_page_writable_and_executable",
+        run: no_page_writable_and_executable,
+    },
+    Test {
+        name: "mm::heap_alloc",
+        run: heap_alloc,
+    },
+    Test {
+        name: "mm::stack_has_guard_page",
+        run: stack_has_guard_page,
+    },
 ];
 
 fn frame_alloc_free() -> Result<(), String> {
@@ -76,8 +103,12 @@ fn frame_exhaustion_is_an_error() -> Result<(), String> {
         unsafe { frames::free(frame) };
     }
     check_eq!(err, frames::OutOfFrames);
-    check!(count as u64 + stats.used_frames == stats.total_frames,
-        "took {count} frames, {} were in use, of {}", stats.used_frames, stats.total_frames);
+    check!(
+        count as u64 + stats.used_frames == stats.total_frames,
+        "took {count} frames, {} were in use, of {}",
+        stats.used_frames,
+        stats.total_frames
+    );
     check_eq!(frames::stats().used_frames, stats.used_frames);
     Ok(())
 }
@@ -113,7 +144,10 @@ fn map_refuses_double_mapping() -> Result<(), String> {
     check_eq!(again, Err(MapError::AlreadyMapped));
     let flags = flags.ok_or("mapping vanished")?;
     check!(!flags.contains(x86_64::structures::paging::PageTableFlags::WRITABLE));
-    check_eq!(paging::map_page(TEST_VIRT + 1, frame, Access::ReadOnly), Err(MapError::BadAddress));
+    check_eq!(
+        paging::map_page(TEST_VIRT + 1, frame, Access::ReadOnly),
+        Err(MapError::BadAddress)
+    );
     Ok(())
 }
 
@@ -122,7 +156,8 @@ fn kernel_sections_wx() -> Result<(), String> {
     for (start, end, access) in paging::kernel_sections() {
         check!(start < end && start % PAGE_SIZE == 0 && end % PAGE_SIZE == 0);
         for page in (start..end).step_by(PAGE_SIZE as usize) {
-            let flags = paging::page_flags(page).ok_or_else(|| alloc::format!("{page:#x} not mapped"))?;
+            let flags =
+                paging::page_flags(page).ok_or_else(|| alloc::format!("{page:#x} not mapped"))?;
             let (w, x) = (flags.contains(F::WRITABLE), !flags.contains(F::NO_EXECUTE));
             let ok = match access {
                 Access::ReadExecute => !w && x,
@@ -147,7 +182,11 @@ fn no_page_writable_and_executable() -> Result<(), String> {
         }
     });
     check!(pages > 0, "walked no mappings");
-    check!(bad.is_none(), "writable and executable kernel page at {:#x}", bad.unwrap_or(0));
+    check!(
+        bad.is_none(),
+        "writable and executable kernel page at {:#x}",
+        bad.unwrap_or(0)
+    );
     Ok(())
 }
 
@@ -157,25 +196,37 @@ fn heap_alloc() -> Result<(), String> {
     let mut v: Vec<u64> = (0..10_000).collect();
     v.retain(|x| x % 3 == 0);
     check_eq!(v.len(), 3334);
-    check_eq!(v.iter().sum::<u64>(), (0..10_000u64).filter(|x| x % 3 == 0).sum());
+    check_eq!(
+        v.iter().sum::<u64>(),
+        (0..10_000u64).filter(|x| x % 3 == 0).sum()
+    );
     let big: Vec<u8> = alloc::vec![0xa5; 512 * 1024];
     check!(big.iter().all(|&b| b == 0xa5));
     drop(big);
     drop(v);
     check_eq!(heap::stats().0, used_before);
     let mut huge: Vec<u8> = Vec::new();
-    check!(huge.try_reserve(usize::MAX / 2).is_err(), "impossible reservation succeeded");
+    check!(
+        huge.try_reserve(usize::MAX / 2).is_err(),
+        "impossible reservation succeeded"
+    );
     Ok(())
 }
 
 fn stack_has_guard_page() -> Result<(), String> {
     let s = stack::alloc().map_err(|e| alloc::format!("{e:?}"))?;
     check_eq!(s.top - s.bottom, stack::STACK_PAGES * PAGE_SIZE);
-    check!(paging::translate(s.bottom).is_some(), "stack bottom unmapped");
+    check!(
+        paging::translate(s.bottom).is_some(),
+        "stack bottom unmapped"
+    );
     check!(paging::translate(s.top - 8).is_some(), "stack top unmapped");
     check_eq!(paging::translate(s.guard()), None);
     // The boot switched onto such a stack: the current one has a guard too.
     let here = &s as *const _ as u64;
-    check!(here >= paging::KERNEL_STACKS, "running on a stack outside the stack area: {here:#x}");
+    check!(
+        here >= paging::KERNEL_STACKS,
+        "running on a stack outside the stack area: {here:#x}"
+    );
     Ok(())
 }

@@ -60,7 +60,12 @@ macro_rules! check_eq {
                 if l != r {
                     return Err(alloc::format!(
                         "check failed: {} == {}: left {:?}, right {:?} ({}:{})",
-                        stringify!($left), stringify!($right), l, r, file!(), line!()
+                        stringify!($left),
+                        stringify!($right),
+                        l,
+                        r,
+                        file!(),
+                        line!()
                     ));
                 }
             }
@@ -95,7 +100,11 @@ pub fn run_all() -> ! {
     }
     inject_failure(options.test_inject, &mut failed);
     crate::println!("{passed} passed, {failed} failed");
-    crate::exit::exit(if failed == 0 { crate::exit::SUCCESS } else { crate::exit::FAILURE })
+    crate::exit::exit(if failed == 0 {
+        crate::exit::SUCCESS
+    } else {
+        crate::exit::FAILURE
+    })
 }
 
 /// Makes the run fail in the way `test.inject=` asked, so that the host-side

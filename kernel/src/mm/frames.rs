@@ -8,8 +8,8 @@
 //! kernel self-check can prove that nothing leaks.
 
 use super::PAGE_SIZE;
-use bulkhead_memmap::MemoryMap;
 use buddy_system_allocator::FrameAllocator;
+use bulkhead_memmap::MemoryMap;
 use core::fmt;
 use spin::Mutex;
 

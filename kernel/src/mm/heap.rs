@@ -39,7 +39,10 @@ pub fn grow_from_frames(total_frames: u64) {
             let start = super::phys_to_virt(phys) as usize;
             // SAFETY: the run was just allocated for the heap and is mapped
             // through the window; it is never freed.
-            unsafe { HEAP.lock().add_to_heap(start, start + count * PAGE_SIZE as usize) };
+            unsafe {
+                HEAP.lock()
+                    .add_to_heap(start, start + count * PAGE_SIZE as usize)
+            };
         }
         Err(_) => log::warn!("heap: no {count} contiguous frames; staying on the boot arena"),
     }

@@ -126,7 +126,8 @@ fn with_kernel_tables<R>(f: impl FnOnce(&mut OffsetPageTable<'static>) -> R) -> 
 fn map_4k(m: &mut OffsetPageTable, virt: u64, phys: u64, flags: Flags) -> Result<(), MapError> {
     let page = Page::<Size4KiB>::from_start_address(VirtAddr::new(virt))
         .map_err(|_| MapError::BadAddress)?;
-    let frame = PhysFrame::from_start_address(PhysAddr::new(phys)).map_err(|_| MapError::BadAddress)?;
+    let frame =
+        PhysFrame::from_start_address(PhysAddr::new(phys)).map_err(|_| MapError::BadAddress)?;
     let parents = Flags::PRESENT | Flags::WRITABLE;
     // SAFETY: kernel-half mappings of frames the caller owns; the flush is
     // done by the caller (or unnecessary for a table not yet loaded).
@@ -138,7 +139,8 @@ fn map_4k(m: &mut OffsetPageTable, virt: u64, phys: u64, flags: Flags) -> Result
 fn map_2m(m: &mut OffsetPageTable, virt: u64, phys: u64, flags: Flags) -> Result<(), MapError> {
     let page = Page::<Size2MiB>::from_start_address(VirtAddr::new(virt))
         .map_err(|_| MapError::BadAddress)?;
-    let frame = PhysFrame::from_start_address(PhysAddr::new(phys)).map_err(|_| MapError::BadAddress)?;
+    let frame =
+        PhysFrame::from_start_address(PhysAddr::new(phys)).map_err(|_| MapError::BadAddress)?;
     let parents = Flags::PRESENT | Flags::WRITABLE;
     // SAFETY: as for `map_4k`.
     unsafe { m.map_to_with_table_flags(page, frame, flags, parents, &mut TableFrames) }?.ignore();
@@ -147,7 +149,12 @@ fn map_2m(m: &mut OffsetPageTable, virt: u64, phys: u64, flags: Flags) -> Result
 
 /// Maps `[phys, phys + len)` at `window + phys` with 2 MiB pages where the
 /// range allows, 4 KiB pages elsewhere. Pages already mapped are skipped.
-fn map_window_range(m: &mut OffsetPageTable, phys: u64, len: u64, access: Access) -> Result<(), MapError> {
+fn map_window_range(
+    m: &mut OffsetPageTable,
+    phys: u64,
+    len: u64,
+    access: Access,
+) -> Result<(), MapError> {
     const HUGE: u64 = Size2MiB::SIZE;
     let window = super::phys_window();
     let (mut p, end) = (phys & !0xfff, (phys + len).div_ceil(4096) * 4096);
@@ -183,9 +190,21 @@ pub fn kernel_sections() -> [(u64, u64, Access); 3] {
     // SAFETY: only the addresses of linker symbols are taken.
     unsafe {
         [
-            (linker_range(&__text_start, &__text_end).0, linker_range(&__text_start, &__text_end).1, Access::ReadExecute),
-            (linker_range(&__rodata_start, &__rodata_end).0, linker_range(&__rodata_start, &__rodata_end).1, Access::ReadOnly),
-            (linker_range(&__data_start, &__data_end).0, linker_range(&__data_start, &__data_end).1, Access::ReadWrite),
+            (
+                linker_range(&__text_start, &__text_end).0,
+                linker_range(&__text_start, &__text_end).1,
+                Access::ReadExecute,
+            ),
+            (
+                linker_range(&__rodata_start, &__rodata_end).0,
+                linker_range(&__rodata_start, &__rodata_end).1,
+                Access::ReadOnly,
+            ),
+            (
+                linker_range(&__data_start, &__data_end).0,
+                linker_range(&__data_start, &__data_end).1,
+                Access::ReadWrite,
+            ),
         ]
     }
 }
@@ -201,13 +220,23 @@ fn build(m: &mut OffsetPageTable, boot: &BootInfo) -> Result<(), MapError> {
                 | RegionKind::KernelAndModules
         );
         if ram_like {
-            map_window_range(m, region.start, region.end - region.start, Access::ReadWrite)?;
+            map_window_range(
+                m,
+                region.start,
+                region.end - region.start,
+                Access::ReadWrite,
+            )?;
         }
     }
     let (image_start, _) = crate::boot::kernel_image_virt();
     for (start, end, access) in kernel_sections() {
         for virt in (start..end).step_by(4096) {
-            map_4k(m, virt, boot.kernel_phys + (virt - image_start), access.flags())?;
+            map_4k(
+                m,
+                virt,
+                boot.kernel_phys + (virt - image_start),
+                access.flags(),
+            )?;
         }
     }
     Ok(())
@@ -314,6 +343,12 @@ fn walk(flags: Flags, phys: u64, base: u64, level: u32, f: &mut impl FnMut(u64, 
     let table = unsafe { &*(super::phys_to_virt(phys) as *const PageTable) };
     let child = size >> 9;
     for (i, entry) in table.iter().enumerate() {
-        walk(entry.flags(), entry.addr().as_u64(), base + i as u64 * child, level - 1, f);
+        walk(
+            entry.flags(),
+            entry.addr().as_u64(),
+            base + i as u64 * child,
+            level - 1,
+            f,
+        );
     }
 }

@@ -46,10 +46,22 @@ pub fn features() -> Features {
 fn detect() -> Features {
     let leaf1 = __cpuid(1);
     let max_leaf = __cpuid(0).eax;
-    let leaf7 = if max_leaf >= 7 { __cpuid_count(7, 0) } else { __cpuid(0) };
+    let leaf7 = if max_leaf >= 7 {
+        __cpuid_count(7, 0)
+    } else {
+        __cpuid(0)
+    };
     let max_ext = __cpuid(0x8000_0000).eax;
-    let ext1 = if max_ext >= 0x8000_0001 { __cpuid(0x8000_0001) } else { __cpuid(0) };
-    let ext7 = if max_ext >= 0x8000_0007 { __cpuid(0x8000_0007) } else { __cpuid(0) };
+    let ext1 = if max_ext >= 0x8000_0001 {
+        __cpuid(0x8000_0001)
+    } else {
+        __cpuid(0)
+    };
+    let ext7 = if max_ext >= 0x8000_0007 {
+        __cpuid(0x8000_0007)
+    } else {
+        __cpuid(0)
+    };
     let bit = |reg: u32, n: u32| reg & (1 << n) != 0;
     let has7 = max_leaf >= 7;
     Features {

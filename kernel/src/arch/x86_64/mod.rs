@@ -1,10 +1,15 @@
 //! x86_64 specifics: boot trampoline, descriptor tables, trap entry, CPU
 //! features, and the interrupt controllers and timers.
 
+pub mod apic;
 pub mod cpu;
 pub mod gdt;
+pub mod hpet;
 pub mod idt;
+pub mod ioapic;
 pub mod multiboot2_entry;
+pub mod pic;
+pub mod pit;
 pub mod trap_entry;
 pub mod traps;
 

@@ -56,7 +56,7 @@ pub struct TrapFrame {
 
 impl TrapFrame {
     /// True if the trap interrupted user mode (ring 3).
-    pub fn from_user(&self) -> bool {
+    pub fn is_user(&self) -> bool {
         self.cs & 3 == 3
     }
 }
@@ -64,8 +64,16 @@ impl TrapFrame {
 /// Bitmap of the vectors for which the CPU pushes an error code:
 /// #DF(8), #TS(10), #NP(11), #SS(12), #GP(13), #PF(14), #AC(17), #CP(21),
 /// #VC(29), #SX(30).
-const ERROR_CODE_VECTORS: u64 =
-    1 << 8 | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 13 | 1 << 14 | 1 << 17 | 1 << 21 | 1 << 29 | 1 << 30;
+const ERROR_CODE_VECTORS: u64 = 1 << 8
+    | 1 << 10
+    | 1 << 11
+    | 1 << 12
+    | 1 << 13
+    | 1 << 14
+    | 1 << 17
+    | 1 << 21
+    | 1 << 29
+    | 1 << 30;
 
 /// Size of one stub.
 pub const STUB_SIZE: u64 = 16;

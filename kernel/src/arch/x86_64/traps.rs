@@ -93,9 +93,9 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
 /// The mnemonic of an exception vector.
 pub fn name(vector: u8) -> &'static str {
     const NAMES: [&str; 32] = [
-        "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS", "#NP",
-        "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23",
-        "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+        "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS", "#NP", "#SS",
+        "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23", "#24", "#25",
+        "#26", "#27", "#HV", "#VC", "#SX", "#31",
     ];
     NAMES.get(usize::from(vector)).copied().unwrap_or("IRQ")
 }
@@ -138,7 +138,7 @@ impl fmt::Display for ExceptionReport {
         writeln!(
             f,
             " in {} at rip {:#018x} {}",
-            if r.from_user() { "user" } else { "kernel" },
+            if r.is_user() { "user" } else { "kernel" },
             self.rip,
             crate::symbols::describe(self.rip)
         )?;
@@ -148,10 +148,21 @@ impl fmt::Display for ExceptionReport {
             self.cr2, r.rsp, r.rflags, r.cs, r.ss
         )?;
         let regs = [
-            ("rax", r.rax), ("rbx", r.rbx), ("rcx", r.rcx), ("rdx", r.rdx),
-            ("rsi", r.rsi), ("rdi", r.rdi), ("rbp", r.rbp), ("r8 ", r.r8),
-            ("r9 ", r.r9), ("r10", r.r10), ("r11", r.r11), ("r12", r.r12),
-            ("r13", r.r13), ("r14", r.r14), ("r15", r.r15),
+            ("rax", r.rax),
+            ("rbx", r.rbx),
+            ("rcx", r.rcx),
+            ("rdx", r.rdx),
+            ("rsi", r.rsi),
+            ("rdi", r.rdi),
+            ("rbp", r.rbp),
+            ("r8 ", r.r8),
+            ("r9 ", r.r9),
+            ("r10", r.r10),
+            ("r11", r.r11),
+            ("r12", r.r12),
+            ("r13", r.r13),
+            ("r14", r.r14),
+            ("r15", r.r15),
         ];
         for row in regs.chunks(4) {
             f.write_str(" ")?;
