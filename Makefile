@@ -119,9 +119,11 @@ lint: | deps
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt --features test-suite -- -D warnings; \
 	else echo "lint: kernel clippy skipped (no prebuilt x86_64-unknown-none target)"; fi
 
-check-build-std:
+check-build-std: $(RUNNER)
 	@BULKHEAD_TOOLCHAIN=build-std scripts/deps.sh
 	@BULKHEAD_TOOLCHAIN=build-std scripts/kernel-build.sh $(OUT)/bulkhead-build-std.elf test-suite
+	@scripts/mkiso.sh $(OUT)/bulkhead-build-std.elf $(OUT)/build-std.iso "loglevel=warn" grub >/dev/null
+	@$(RUNNER) test --iso $(OUT)/build-std.iso --timeout $(TIMEOUT) --log $(OUT)/build-std.log | tail -1
 
 gdb: $(OUT)/bulkhead.elf
 	@scripts/mkiso.sh $(OUT)/bulkhead.elf $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER)

@@ -1,0 +1,142 @@
+//! Native syscall numbers (in `rax`). Part of the ABI: never renumber, only
+//! append. `docs/syscalls.md` gives each call's arguments, results and
+//! errors; the comments here are the short form (`a0..a5` are the argument
+//! registers, `r0..r2` the result registers).
+
+/// A native system call.
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syscall {
+    /// Does nothing; for measuring the entry and exit path.
+    Null = 0,
+    /// Gives up the rest of the time slice.
+    Yield = 1,
+    /// Blocks for at least a0 nanoseconds.
+    Sleep = 2,
+
+    /// a0 cap → r0 type, r1 rights, r2 badge.
+    CapInfo = 10,
+    /// a0 cap, a1 destination table cap (or NULL = own), a2 rights mask →
+    /// r0 new cap in the destination table.
+    CapCopy = 11,
+    /// As `CapCopy` plus a3 badge (source must be unbadged).
+    CapMint = 12,
+    /// a0 cap: empties its slot; copies derived from it survive.
+    CapDelete = 13,
+    /// a0 cap: deletes every capability derived from it, in any table.
+    CapRevoke = 14,
+
+    /// a0 memory cap, a1 pages → r0 a new memory cap holding that many
+    /// pages of the quota.
+    MemorySplit = 20,
+    /// a0 memory cap → r0 pages in the quota, r1 pages used.
+    MemoryInfo = 21,
+    /// a0 memory cap, a1 pages → r0 a Frames cap of zeroed pages.
+    FramesAlloc = 22,
+
+    /// a0 memory cap → r0 a new, empty address space.
+    SpaceCreate = 30,
+    /// a0 space, a1 frames, a2 first page within the frames, a3 page
+    /// count, a4 user address, a5 rights (READ|WRITE|EXECUTE).
+    SpaceMap = 31,
+    /// a0 space, a1 user address, a2 page count.
+    SpaceUnmap = 32,
+    /// a0 space, a1 user address, a2 page count, a3 new rights.
+    SpaceProtect = 33,
+    /// a0 space, a1 its user address, a2 own buffer, a3 length: read
+    /// another address space's memory (needs READ).
+    SpaceRead = 34,
+    /// As `SpaceRead`, writing (needs WRITE).
+    SpaceWrite = 35,
+
+    /// a0 memory cap, a1 slots → r0 a new capability table.
+    TableCreate = 40,
+
+    /// a0 memory cap, a1 space, a2 table, a3 priority → r0 a new thread.
+    ThreadCreate = 50,
+    /// a0 thread, a1 rip, a2 rsp, a3 argument (arrives in rdi).
+    ThreadSetEntry = 51,
+    /// a0 thread: makes an inactive thread runnable.
+    ThreadStart = 52,
+    /// a0 thread.
+    ThreadSuspend = 53,
+    /// a0 thread.
+    ThreadResume = 54,
+    /// a0 exit code: ends the calling thread.
+    ThreadExit = 55,
+    /// a0 thread: blocks until it exits or faults → r0 state, r1 code.
+    ThreadWait = 56,
+    /// a0 thread, a1 priority.
+    ThreadSetPriority = 57,
+    /// a0 thread → r0 state, r1 exit code or fault vector, r2 fault address.
+    ThreadInfo = 58,
+    /// a0 thread, a1 FS base.
+    ThreadSetFsBase = 59,
+
+    /// a0 console, a1 buffer, a2 length → r0 bytes written.
+    ConsoleWrite = 60,
+    /// a0 console, a1 buffer, a2 length → r0 bytes read (0 if none waiting).
+    ConsoleRead = 61,
+
+    /// a0 port cap, a1 port, a2 width (1, 2, 4) → r0 value.
+    PortRead = 70,
+    /// a0 port cap, a1 port, a2 width, a3 value.
+    PortWrite = 71,
+}
+
+impl Syscall {
+    /// Every call, for decoding and for the documentation check.
+    pub const ALL: [Syscall; 32] = [
+        Syscall::Null,
+        Syscall::Yield,
+        Syscall::Sleep,
+        Syscall::CapInfo,
+        Syscall::CapCopy,
+        Syscall::CapMint,
+        Syscall::CapDelete,
+        Syscall::CapRevoke,
+        Syscall::MemorySplit,
+        Syscall::MemoryInfo,
+        Syscall::FramesAlloc,
+        Syscall::SpaceCreate,
+        Syscall::SpaceMap,
+        Syscall::SpaceUnmap,
+        Syscall::SpaceProtect,
+        Syscall::SpaceRead,
+        Syscall::SpaceWrite,
+        Syscall::TableCreate,
+        Syscall::ThreadCreate,
+        Syscall::ThreadSetEntry,
+        Syscall::ThreadStart,
+        Syscall::ThreadSuspend,
+        Syscall::ThreadResume,
+        Syscall::ThreadExit,
+        Syscall::ThreadWait,
+        Syscall::ThreadSetPriority,
+        Syscall::ThreadInfo,
+        Syscall::ThreadSetFsBase,
+        Syscall::ConsoleWrite,
+        Syscall::ConsoleRead,
+        Syscall::PortRead,
+        Syscall::PortWrite,
+    ];
+
+    /// Decodes `rax`.
+    pub fn from_number(number: u64) -> Option<Syscall> {
+        Syscall::ALL.into_iter().find(|s| *s as u64 == number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_decode_to_themselves() {
+        for (i, s) in Syscall::ALL.iter().enumerate() {
+            assert_eq!(Syscall::from_number(*s as u64), Some(*s));
+            assert!(!Syscall::ALL[..i].contains(s), "{s:?} listed twice");
+        }
+        assert_eq!(Syscall::from_number(9999), None);
+    }
+}
