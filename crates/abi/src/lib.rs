@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod root_info;
 mod syscall;
 
 pub use error::Error;
