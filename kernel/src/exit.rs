@@ -9,6 +9,11 @@
 
 use x86_64::instructions::port::Port;
 
+/// QEMU's `isa-debug-exit` port.
+pub const QEMU_EXIT_PORT: u16 = 0xf4;
+/// Bochs' shutdown port.
+pub const BOCHS_SHUTDOWN_PORT: u16 = 0x8900;
+
 /// Value written for a run in which everything passed.
 pub const SUCCESS: u32 = 0x10;
 /// Value written for a failed run (failed test, panic).
@@ -23,8 +28,8 @@ pub fn exit(code: u32) -> ! {
     // SAFETY: port 0xf4 is QEMU's debug-exit device (absent ports ignore
     // writes) and 0x8900 is Bochs' shutdown port; neither touches memory.
     unsafe {
-        Port::<u32>::new(0xf4).write(code);
-        let mut bochs = Port::<u8>::new(0x8900);
+        Port::<u32>::new(QEMU_EXIT_PORT).write(code);
+        let mut bochs = Port::<u8>::new(BOCHS_SHUTDOWN_PORT);
         for byte in b"Shutdown" {
             bochs.write(*byte);
         }

@@ -31,15 +31,26 @@ mod exit;
 mod ktest;
 mod logger;
 mod mm;
+mod object;
 mod panic;
+mod rootserver;
+mod sched;
 mod serial;
 mod symbols;
+mod syscall;
 mod time;
+mod usercopy;
 
 use boot::BootInfo;
 use spin::Once;
 
 static BOOT: Once<&'static BootInfo> = Once::new();
+static BOOT_STACK: spin::Mutex<Option<mm::stack::KernelStack>> = spin::Mutex::new(None);
+
+/// The boot information (after `kernel_main` stored it).
+pub fn boot_info() -> &'static BootInfo {
+    BOOT.get().expect("kernel_main stored the boot info")
+}
 
 /// The loader-independent start of the kernel.
 pub fn kernel_main(boot: &'static BootInfo) -> ! {
@@ -59,12 +70,20 @@ pub fn kernel_main(boot: &'static BootInfo) -> ! {
         Ok(stack) => stack,
         Err(e) => panic!("no memory for the first kernel stack: {e:?}"),
     };
-    mm::stack::run_on(&stack, kernel_continue)
+    let top = stack.top;
+    *BOOT_STACK.lock() = Some(stack);
+    mm::stack::run_on(top, kernel_continue)
 }
 
 /// Start-up, continued on a guarded kernel stack.
 extern "C" fn kernel_continue() -> ! {
     let boot = *BOOT.get().expect("kernel_main stored the boot info");
+    let stack = BOOT_STACK
+        .lock()
+        .take()
+        .expect("kernel_main allocated the boot stack");
+    sched::init(stack);
+    usercopy::init();
     symbols::init(boot.kernel_elf);
     let platform = acpi::init(boot.rsdp);
     time::init(&platform, config::options().timer_hz);
@@ -140,8 +159,15 @@ fn normal_run() -> ! {
             time::uptime_micros() / 1000
         );
     }
-    println!("bulkhead: nothing more to run yet; idling (quit QEMU with Ctrl-A X)");
+    match rootserver::start(boot_info(), None) {
+        Ok(root) => {
+            let ending = sched::wait(root);
+            println!("bulkhead: the root server ended: {ending:?}");
+        }
+        Err(e) => println!("bulkhead: no root server started: {e}"),
+    }
+    println!("bulkhead: nothing more to run; idling (quit QEMU with Ctrl-A X)");
     loop {
-        x86_64::instructions::hlt();
+        sched::sleep_ticks(u64::MAX / 2);
     }
 }

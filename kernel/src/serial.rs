@@ -16,6 +16,7 @@ use x86_64::instructions::port::Port;
 const COM1: u16 = 0x3f8;
 const LINE_STATUS_TX_EMPTY: u8 = 0x20;
 const LINE_STATUS_TX_IDLE: u8 = 0x40;
+const LINE_STATUS_DATA_READY: u8 = 0x01;
 
 /// A 16550 UART addressed by its base I/O port.
 pub struct Uart {
@@ -59,6 +60,14 @@ impl Uart {
         unsafe { self.port(0).write(byte) }
     }
 
+    fn read_byte(&mut self) -> Option<u8> {
+        if self.line_status() & LINE_STATUS_DATA_READY == 0 {
+            return None;
+        }
+        // SAFETY: a byte is waiting in the receive buffer.
+        Some(unsafe { self.port(0).read() })
+    }
+
     /// Waits until every queued byte has left the wire (before power-off).
     fn drain(&self) {
         while self.line_status() & LINE_STATUS_TX_IDLE == 0 {
@@ -91,6 +100,24 @@ pub fn print(args: fmt::Arguments) {
     interrupts::without_interrupts(|| {
         let _ = fmt::Write::write_fmt(&mut *CONSOLE.lock(), args);
     });
+}
+
+/// Writes raw bytes (user console output) to the console.
+pub fn write_bytes(bytes: &[u8]) {
+    interrupts::without_interrupts(|| {
+        let mut uart = CONSOLE.lock();
+        for &b in bytes {
+            if b == b'\n' {
+                uart.write_byte(b'\r');
+            }
+            uart.write_byte(b);
+        }
+    });
+}
+
+/// Returns a received byte, if one is waiting.
+pub fn try_read() -> Option<u8> {
+    interrupts::without_interrupts(|| CONSOLE.lock().read_byte())
 }
 
 /// Waits for the transmitter to go idle.

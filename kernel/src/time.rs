@@ -140,11 +140,12 @@ fn start_tick(bus_hz: u64, timer_hz: u32) -> u32 {
     hz
 }
 
-/// The tick interrupt: count it, acknowledge it. (The scheduler will hook
-/// in here.)
+/// The tick interrupt: count it, acknowledge it, and let the scheduler
+/// wake sleepers and charge the time slice.
 fn on_tick(_frame: &mut TrapFrame) {
-    TICKS.fetch_add(1, Ordering::Relaxed);
+    let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
     apic::eoi();
+    crate::sched::on_tick(now);
 }
 
 /// Measures the TSC and APIC timer rates against the HPET if there is a

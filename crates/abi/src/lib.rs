@@ -54,6 +54,11 @@ impl CapRef {
     pub const fn generation(self) -> u32 {
         (self.0 >> 32) as u32
     }
+
+    /// Whether this is [`CapRef::NULL`].
+    pub const fn is_null(self) -> bool {
+        self.0 == Self::NULL.0
+    }
 }
 
 bitflags::bitflags! {
@@ -165,8 +170,10 @@ pub mod root_slots {
     pub const MEMORY: u32 = 3;
     /// The console.
     pub const CONSOLE: u32 = 4;
-    /// I/O ports for `isa-debug-exit` (0xf4) and Bochs' shutdown (0x8900).
+    /// I/O ports 0xf4..0xf8: QEMU's `isa-debug-exit`.
     pub const EXIT_PORTS: u32 = 5;
+    /// I/O port 0x8900: Bochs' shutdown port.
+    pub const BOCHS_PORT: u32 = 6;
     /// First boot module (read-only Frames); the modules follow in order.
     pub const FIRST_MODULE: u32 = 8;
 }
@@ -180,6 +187,7 @@ mod tests {
         let r = CapRef::new(7, 3);
         assert_eq!((r.index(), r.generation()), (7, 3));
         assert_eq!(CapRef::new(u32::MAX, u32::MAX), CapRef::NULL);
+        assert!(CapRef::NULL.is_null() && !r.is_null());
     }
 
     #[test]

@@ -50,6 +50,13 @@ pub struct RootInfo {
     pub modules: [ModuleInfo; MAX_ROOT_MODULES],
     pub cmdline_len: u64,
     pub cmdline: [u8; CMDLINE_LEN],
+    /// In test builds: the in-kernel tests that ran before the root server
+    /// started, so the user-land runner can print one combined summary.
+    pub kernel_tests_passed: u64,
+    pub kernel_tests_failed: u64,
+    /// Non-zero in test builds: the root server runs the user-land suite
+    /// and ends the run through the exit ports.
+    pub test_run: u64,
 }
 
 impl RootInfo {

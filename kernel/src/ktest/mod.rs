@@ -20,6 +20,7 @@
 
 mod arch_tests;
 mod mm_tests;
+mod sched_tests;
 mod time_tests;
 
 use alloc::string::String;
@@ -74,8 +75,13 @@ macro_rules! check_eq {
 }
 
 /// Every test list, in run order.
-fn suites() -> [&'static [Test]; 3] {
-    [mm_tests::TESTS, arch_tests::TESTS, time_tests::TESTS]
+fn suites() -> [&'static [Test]; 4] {
+    [
+        mm_tests::TESTS,
+        arch_tests::TESTS,
+        time_tests::TESTS,
+        sched_tests::TESTS,
+    ]
 }
 
 /// Runs every selected test, prints the summary and ends the run.
@@ -99,12 +105,43 @@ pub fn run_all() -> ! {
         }
     }
     inject_failure(options.test_inject, &mut failed);
+    if options.test_inject == Inject::None {
+        run_user_land(passed, &mut failed);
+    }
     crate::println!("{passed} passed, {failed} failed");
     crate::exit::exit(if failed == 0 {
         crate::exit::SUCCESS
     } else {
         crate::exit::FAILURE
     })
+}
+
+/// Hands over to the root server, which runs the user-land suite, prints
+/// the combined summary (it is given the kernel's counts) and ends the run
+/// through its I/O-port capability. Returns only if there is no root
+/// server module or it ended without ending the run (counted as a failure).
+fn run_user_land(passed: u32, failed: &mut u32) {
+    use crate::rootserver::{self, StartError, TestRun};
+    let run = TestRun {
+        passed: u64::from(passed),
+        failed: u64::from(*failed),
+    };
+    match rootserver::start(crate::boot_info(), Some(run)) {
+        Ok(root) => {
+            let ending = crate::sched::wait(root);
+            crate::println!("test rootserver::ends_the_run ... FAILED");
+            crate::println!("    the root server ended ({ending:?}) without ending the run");
+            *failed += 1;
+        }
+        Err(StartError::NoModule) => {
+            crate::println!("ktest: no root server module: user-land tests not run");
+        }
+        Err(e) => {
+            crate::println!("test rootserver::start ... FAILED");
+            crate::println!("    {e}");
+            *failed += 1;
+        }
+    }
 }
 
 /// Makes the run fail in the way `test.inject=` asked, so that the host-side

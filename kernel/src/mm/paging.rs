@@ -209,6 +209,20 @@ pub fn kernel_sections() -> [(u64, u64, Access); 3] {
     }
 }
 
+/// Gives every kernel-half PML4 entry (256..512) a page-directory-pointer
+/// table now, so that user address spaces, which copy these 256 entries at
+/// creation, see every later kernel mapping too.
+fn preallocate_kernel_half(m: &mut OffsetPageTable) -> Result<(), MapError> {
+    let flags = Flags::PRESENT | Flags::WRITABLE;
+    for entry in m.level_4_table_mut().iter_mut().skip(256) {
+        if entry.is_unused() {
+            let table = frames::alloc_zeroed()?;
+            entry.set_addr(PhysAddr::new(table), flags);
+        }
+    }
+    Ok(())
+}
+
 fn build(m: &mut OffsetPageTable, boot: &BootInfo) -> Result<(), MapError> {
     for region in boot.memory.regions() {
         let ram_like = matches!(
@@ -228,6 +242,7 @@ fn build(m: &mut OffsetPageTable, boot: &BootInfo) -> Result<(), MapError> {
             )?;
         }
     }
+    preallocate_kernel_half(m)?;
     let (image_start, _) = crate::boot::kernel_image_virt();
     for (start, end, access) in kernel_sections() {
         for virt in (start..end).step_by(4096) {
@@ -260,6 +275,11 @@ pub fn init(boot: &BootInfo) {
     // or image) and the window exactly where the old ones did.
     unsafe { Cr3::write(frame, Cr3Flags::empty()) };
     flush_all();
+}
+
+/// Physical address of the kernel's PML4.
+pub fn kernel_pml4() -> u64 {
+    *KERNEL_PML4.lock()
 }
 
 /// Flushes the whole TLB, global entries included.

@@ -11,13 +11,23 @@
 
 use super::paging::{self, Access, MapError, KERNEL_STACKS};
 use super::{frames, PAGE_SIZE};
-use core::sync::atomic::{AtomicU64, Ordering};
+use alloc::vec::Vec;
+use spin::Mutex;
 
 /// Pages of usable stack per kernel stack.
 pub const STACK_PAGES: u64 = 16;
 const SLOT_SIZE: u64 = (STACK_PAGES + 1) * PAGE_SIZE;
 
-static NEXT_SLOT: AtomicU64 = AtomicU64::new(0);
+/// Slot allocation: the next never-used slot, and freed slots for reuse.
+struct Slots {
+    next: u64,
+    free: Vec<u64>,
+}
+
+static SLOTS: Mutex<Slots> = Mutex::new(Slots {
+    next: 0,
+    free: Vec::new(),
+});
 
 /// A mapped kernel stack.
 #[derive(Debug)]
@@ -37,21 +47,58 @@ impl KernelStack {
 
 /// Allocates and maps a kernel stack with a guard page below it.
 pub fn alloc() -> Result<KernelStack, MapError> {
-    let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
-    let bottom = KERNEL_STACKS + slot * SLOT_SIZE + PAGE_SIZE;
+    let slot = {
+        let mut slots = SLOTS.lock();
+        match slots.free.pop() {
+            Some(slot) => slot,
+            None => {
+                slots.next += 1;
+                slots.next - 1
+            }
+        }
+    };
+    let stack = KernelStack {
+        bottom: KERNEL_STACKS + slot * SLOT_SIZE + PAGE_SIZE,
+        top: KERNEL_STACKS + (slot + 1) * SLOT_SIZE,
+    };
     for i in 0..STACK_PAGES {
-        let frame = frames::alloc_zeroed()?;
-        paging::map_page(bottom + i * PAGE_SIZE, frame, Access::ReadWrite)?;
+        let mapped = frames::alloc_zeroed()
+            .map_err(MapError::from)
+            .and_then(|frame| {
+                paging::map_page(stack.bottom + i * PAGE_SIZE, frame, Access::ReadWrite)
+            });
+        if let Err(e) = mapped {
+            free_pages(&stack, i);
+            SLOTS.lock().free.push(slot);
+            return Err(e);
+        }
     }
-    Ok(KernelStack {
-        bottom,
-        top: bottom + STACK_PAGES * PAGE_SIZE,
-    })
+    Ok(stack)
 }
 
-/// Switches the current CPU to `stack` and calls `entry` there. The old
-/// stack is abandoned.
-pub fn run_on(stack: &KernelStack, entry: extern "C" fn() -> !) -> ! {
+/// Unmaps and frees the first `pages` pages of `stack`.
+fn free_pages(stack: &KernelStack, pages: u64) {
+    for i in 0..pages {
+        if let Ok(frame) = paging::unmap_page(stack.bottom + i * PAGE_SIZE) {
+            // SAFETY: the page was this stack's, now unmapped and unused.
+            unsafe { frames::free(frame) };
+        }
+    }
+}
+
+/// Frees a kernel stack.
+///
+/// # Safety
+/// Nothing may run on the stack or hold pointers into it any more.
+pub unsafe fn free(stack: KernelStack) {
+    free_pages(&stack, STACK_PAGES);
+    let slot = (stack.bottom - KERNEL_STACKS) / SLOT_SIZE;
+    SLOTS.lock().free.push(slot);
+}
+
+/// Switches the current CPU to the stack whose top is `top` and calls
+/// `entry` there. The old stack is abandoned.
+pub fn run_on(top: u64, entry: extern "C" fn() -> !) -> ! {
     // SAFETY: the new stack is mapped and unused; `entry` never returns, so
     // nothing on the old stack is needed again.
     unsafe {
@@ -60,7 +107,7 @@ pub fn run_on(stack: &KernelStack, entry: extern "C" fn() -> !) -> ! {
             "xor ebp, ebp",
             "call {entry}",
             "ud2",
-            top = in(reg) stack.top,
+            top = in(reg) top,
             entry = in(reg) entry,
             options(noreturn)
         )

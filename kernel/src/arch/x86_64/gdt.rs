@@ -47,7 +47,9 @@ struct IstStack([u8; IST_STACK_SIZE]);
 
 static mut IST_STACKS: [IstStack; 3] = [const { IstStack([0; IST_STACK_SIZE]) }; 3];
 
-static TSS: Once<TaskStateSegment> = Once::new();
+/// The TSS. Written only by `init` and by `set_kernel_stack` (which stores
+/// one field with interrupts off on this CPU); read by the CPU.
+static mut TSS: TaskStateSegment = TaskStateSegment::new();
 static GDT: Once<GlobalDescriptorTable> = Once::new();
 
 fn ist_top(index: usize) -> VirtAddr {
@@ -58,8 +60,9 @@ fn ist_top(index: usize) -> VirtAddr {
 
 /// Builds and loads the GDT and TSS, and reloads every segment register.
 pub fn init() {
-    let tss = TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
+    // SAFETY: runs once at boot, before the TSS is loaded or shared.
+    let tss: &'static TaskStateSegment = unsafe {
+        let tss = &mut *core::ptr::addr_of_mut!(TSS);
         for (slot, index) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK]
             .into_iter()
             .zip(0..)
@@ -67,7 +70,7 @@ pub fn init() {
             tss.interrupt_stack_table[usize::from(slot - 1)] = ist_top(index);
         }
         tss
-    });
+    };
     let gdt = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         let selectors = [
@@ -93,5 +96,15 @@ pub fn init() {
         FS::set_reg(SegmentSelector(0));
         GS::set_reg(SegmentSelector(0));
         load_tss(TSS_SELECTOR);
+    }
+}
+
+/// Sets the stack the CPU switches to on an interrupt or exception from
+/// ring 3 (TSS.RSP0): the running thread's kernel stack top.
+pub fn set_kernel_stack(top: u64) {
+    // SAFETY: a single aligned store to a field only the CPU reads, done with
+    // interrupts off on the only CPU.
+    unsafe {
+        core::ptr::addr_of_mut!(TSS.privilege_stack_table[0]).write_volatile(VirtAddr::new(top));
     }
 }

@@ -2,14 +2,17 @@
 //! features, and the interrupt controllers and timers.
 
 pub mod apic;
+pub mod context;
 pub mod cpu;
 pub mod gdt;
 pub mod hpet;
 pub mod idt;
 pub mod ioapic;
 pub mod multiboot2_entry;
+pub mod percpu;
 pub mod pic;
 pub mod pit;
+pub mod syscall_entry;
 pub mod trap_entry;
 pub mod traps;
 
@@ -17,5 +20,8 @@ pub mod traps;
 pub fn init_cpu() -> cpu::Features {
     gdt::init();
     idt::init();
-    cpu::init()
+    percpu::init();
+    let features = cpu::init();
+    syscall_entry::init();
+    features
 }

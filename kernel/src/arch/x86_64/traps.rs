@@ -71,6 +71,9 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
                 handler(frame);
             }
         }
+        if frame.is_user() {
+            crate::sched::preempt_point();
+        }
         return;
     }
     let report = ExceptionReport {
@@ -80,6 +83,15 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
         cr2: Cr2::read_raw(),
         frame: *frame,
     };
+    if frame.is_user() {
+        user_fault(&report);
+    }
+    if vector == super::idt::vector::PAGE_FAULT {
+        if let Some(fixup) = crate::usercopy::fixup_for(frame.rip) {
+            frame.rip = fixup;
+            return;
+        }
+    }
     if RECOVERY_VECTOR.load(Ordering::SeqCst) == u64::from(vector) + 1 {
         RECOVERY_VECTOR.store(0, Ordering::SeqCst);
         *LAST_RECOVERED.lock() = Some(report);
@@ -88,6 +100,31 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     }
     crate::println!("{report}");
     panic!("unhandled exception {} in the kernel", name(vector));
+}
+
+/// A CPU exception in ring 3: one report line, then the thread is stopped
+/// (its waiters see how it ended); everything else keeps running.
+fn user_fault(report: &ExceptionReport) -> ! {
+    let thread = crate::sched::current();
+    let thread_name = crate::sched::with_thread(thread, |t| t.name).unwrap_or("?");
+    let address = if report.vector == super::idt::vector::PAGE_FAULT {
+        report.cr2
+    } else {
+        0
+    };
+    crate::println!(
+        "fault: thread {thread} ({thread_name}) stopped: {} (vector {}) error {:#x} at rip {:#x}, address {:#x}",
+        name(report.vector),
+        report.vector,
+        report.error_code,
+        report.rip,
+        address
+    );
+    crate::sched::end_current(crate::sched::Ending::Faulted {
+        vector: report.vector,
+        address,
+        rip: report.rip,
+    })
 }
 
 /// The mnemonic of an exception vector.

@@ -1,0 +1,144 @@
+//! Switching between threads' kernel stacks, and saving FPU/SSE/AVX state.
+//!
+//! Every thread has its own kernel stack; a thread that is not running is
+//! parked inside [`switch_stacks`] on that stack, with its callee-saved
+//! registers pushed (the System V ABI makes the caller save the rest). A
+//! new thread's stack is prepared by [`prepare_stack`] to look exactly like
+//! that, with a return address of [`thread_trampoline`]:
+//!
+//! ```text
+//!   top ->  [ TrapFrame (user threads) ]      <- where a new user thread's
+//!           [ thread_trampoline         ]        first "return" lands
+//!           [ rbp = 0                   ]
+//!           [ rbx = 0                   ]
+//!           [ r12 = entry function      ]     kernel threads: called with
+//!           [ r13 = argument            ]     the argument in rdi
+//!           [ r14 = 0, r15 = 0          ]  <- saved rsp
+//! ```
+//!
+//! FPU state is saved and restored eagerly on every switch, with XSAVE when
+//! the CPU has it (x87, SSE and AVX components) and FXSAVE otherwise, into a
+//! 64-byte aligned area per thread.
+
+use core::arch::naked_asm;
+
+/// Saves callee-saved registers on the current stack, stores the stack
+/// pointer in `*save_rsp`, loads `next_rsp` and pops the next thread's
+/// registers; "returns" into the next thread.
+///
+/// # Safety
+/// `next_rsp` must be a stack saved by this function or prepared by
+/// [`prepare_stack`], and `save_rsp` must stay valid until the current
+/// thread is resumed.
+#[unsafe(naked)]
+pub unsafe extern "C" fn switch_stacks(save_rsp: *mut u64, next_rsp: u64) {
+    naked_asm!(
+        "push rbp",
+        "push rbx",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "mov [rdi], rsp",
+        "mov rsp, rsi",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbx",
+        "pop rbp",
+        "ret",
+    )
+}
+
+/// First code a new thread runs: calls `r12(r13)`. For user threads `r12`
+/// is [`super::syscall_entry::return_to_user`] and `r13` the frame address.
+#[unsafe(naked)]
+pub unsafe extern "C" fn thread_trampoline() -> ! {
+    naked_asm!("mov rdi, r13", "call r12", "ud2")
+}
+
+/// Number of quadwords [`prepare_stack`] pushes below `top`.
+const PREPARED_WORDS: u64 = 7;
+
+/// Lays out a fresh kernel stack so that switching to it calls
+/// `entry(arg)`; returns the stack pointer to switch to.
+///
+/// # Safety
+/// `[top - 56, top)` must be writable memory owned by the new thread.
+pub unsafe fn prepare_stack(top: u64, entry: u64, arg: u64) -> u64 {
+    let words: [u64; PREPARED_WORDS as usize] = [
+        0,
+        0,
+        arg,
+        entry,
+        0,
+        0,
+        thread_trampoline as *const () as u64,
+    ];
+    let rsp = top - PREPARED_WORDS * 8;
+    // SAFETY: per the contract, the range is writable and unused.
+    unsafe { core::ptr::copy_nonoverlapping(words.as_ptr(), rsp as *mut u64, words.len()) };
+    rsp
+}
+
+/// Bytes of FPU state to reserve per thread (XSAVE size for the enabled
+/// components, or 512 for FXSAVE).
+pub fn fpu_area_size() -> usize {
+    if super::cpu::features().xsave {
+        // CPUID.(EAX=0Dh, ECX=0).EBX: size for the components enabled in XCR0.
+        core::arch::x86_64::__cpuid_count(0xd, 0).ebx as usize
+    } else {
+        512
+    }
+}
+
+/// Saves the FPU state into `area`.
+///
+/// # Safety
+/// `area` must be 64-byte aligned and at least [`fpu_area_size`] bytes.
+pub unsafe fn fpu_save(area: *mut u8) {
+    // SAFETY: per the contract; RFBM = all ones saves every enabled component.
+    unsafe {
+        if super::cpu::features().xsave {
+            core::arch::asm!("xsave64 [{}]", in(reg) area, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
+        } else {
+            core::arch::asm!("fxsave64 [{}]", in(reg) area, options(nostack));
+        }
+    }
+}
+
+/// Restores FPU state saved by [`fpu_save`] (or by [`fpu_init_area`]).
+///
+/// # Safety
+/// As for [`fpu_save`], and the area must hold a valid saved state.
+pub unsafe fn fpu_restore(area: *const u8) {
+    // SAFETY: per the contract.
+    unsafe {
+        if super::cpu::features().xsave {
+            core::arch::asm!("xrstor64 [{}]", in(reg) area, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
+        } else {
+            core::arch::asm!("fxrstor64 [{}]", in(reg) area, options(nostack));
+        }
+    }
+}
+
+/// Fills `area` with the initial FPU state (default x87 control word and
+/// MXCSR, every register zero), in the layout both FXRSTOR and XRSTOR
+/// accept: an XSAVE header with no component marked as in use means
+/// "initial state" for all of them. The running thread's FPU is untouched.
+///
+/// # Safety
+/// As for [`fpu_save`].
+pub unsafe fn fpu_init_area(area: *mut u8) {
+    const FCW_OFFSET: usize = 0;
+    const MXCSR_OFFSET: usize = 24;
+    const FCW_DEFAULT: u16 = 0x037f;
+    const MXCSR_DEFAULT: u32 = 0x1f80;
+    // SAFETY: per the contract the area is writable for its whole size.
+    unsafe {
+        core::ptr::write_bytes(area, 0, fpu_area_size());
+        area.add(FCW_OFFSET).cast::<u16>().write(FCW_DEFAULT);
+        area.add(MXCSR_OFFSET).cast::<u32>().write(MXCSR_DEFAULT);
+    }
+}

@@ -1,0 +1,156 @@
+//! SYSCALL/SYSRET: the entry and exit path for native system calls, and
+//! the common path back to ring 3.
+//!
+//! SYSCALL leaves the user RIP in `rcx`, RFLAGS in `r11`, switches CS/SS
+//! from `STAR` and masks RFLAGS with `FMASK` (interrupts, direction, trap
+//! and alignment-check flags off), but does not switch stacks. The entry
+//! therefore `swapgs`es to reach the per-CPU area, parks the user RSP there,
+//! loads the thread's kernel stack and builds the same [`TrapFrame`] an
+//! interrupt from ring 3 would, so every user context in the kernel has one
+//! shape:
+//!
+//! ```text
+//!   kernel_stack_top ->
+//!     ss      = USER_DATA          (pushed here, as the CPU would for an IRQ)
+//!     rsp     = user rsp
+//!     rflags  = r11
+//!     cs      = USER_CODE
+//!     rip     = rcx
+//!     error   = 0
+//!     vector  = SYSCALL_VECTOR     (not an IDT vector: marks a syscall frame)
+//!     rax .. r15                   rsp points at r15 = &TrapFrame
+//! ```
+//!
+//! `syscall_dispatch(&mut TrapFrame)` then runs with interrupts off. The way
+//! out is [`return_to_user`]: SYSRET when the saved state allows it (CS and
+//! SS are the user selectors and RIP is canonical, since SYSRET with a
+//! non-canonical RCX faults in ring 0 on Intel CPUs), IRETQ otherwise. New
+//! user threads start by "returning" through the same path.
+
+use super::gdt::{KERNEL_CODE, KERNEL_DATA, USER_CODE, USER_DATA};
+use super::percpu::{KERNEL_STACK_TOP, USER_RSP};
+use super::trap_entry::TrapFrame;
+use core::arch::{global_asm, naked_asm};
+use core::mem::offset_of;
+use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
+use x86_64::registers::rflags::RFlags;
+use x86_64::VirtAddr;
+
+/// The `vector` value of a frame built by SYSCALL entry.
+pub const SYSCALL_VECTOR: u64 = 0x100;
+
+global_asm!(
+    r#"
+    .section .text
+    .balign 16
+.global syscall_entry
+syscall_entry:
+    swapgs
+    mov %rsp, %gs:{user_rsp}
+    mov %gs:{kstack}, %rsp
+    pushq ${user_ss}
+    pushq %gs:{user_rsp}
+    pushq %r11
+    pushq ${user_cs}
+    pushq %rcx
+    pushq $0
+    pushq ${vector}
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    cld
+    mov %rsp, %rdi
+    call {dispatch}
+    mov %rsp, %rdi
+    jmp {ret}
+    "#,
+    user_rsp = const USER_RSP,
+    kstack = const KERNEL_STACK_TOP,
+    user_ss = const USER_DATA.0,
+    user_cs = const USER_CODE.0,
+    vector = const SYSCALL_VECTOR,
+    dispatch = sym crate::syscall::dispatch,
+    ret = sym return_to_user,
+    options(att_syntax)
+);
+
+/// Restores the user context in the [`TrapFrame`] at `frame` (which must be
+/// the current stack pointer) and returns to ring 3. Never returns.
+///
+/// # Safety
+/// `frame` must be the top frame of the current thread's kernel stack,
+/// describing a ring-3 context.
+#[unsafe(naked)]
+pub unsafe extern "C" fn return_to_user(frame: *mut TrapFrame) -> ! {
+    naked_asm!(
+        "mov rsp, rdi",
+        // SYSRET is possible only for the flat user selectors and a
+        // canonical RIP; anything else takes IRETQ.
+        "cmp qword ptr [rsp + {cs}], {user_cs}",
+        "jne 3f",
+        "cmp qword ptr [rsp + {ss}], {user_ss}",
+        "jne 3f",
+        "mov rcx, qword ptr [rsp + {rip}]",
+        "shl rcx, 16",
+        "sar rcx, 16",
+        "cmp rcx, qword ptr [rsp + {rip}]",
+        "jne 3f",
+        "pop r15", "pop r14", "pop r13", "pop r12",
+        "pop r11", "pop r10", "pop r9", "pop r8",
+        "pop rbp", "pop rdi", "pop rsi", "pop rdx",
+        "pop rcx", "pop rbx", "pop rax",
+        "mov rcx, qword ptr [rsp + 16]",   // rip (after vector, error)
+        "mov r11, qword ptr [rsp + 32]",   // rflags
+        "mov rsp, qword ptr [rsp + 40]",   // user rsp
+        "swapgs",
+        "sysretq",
+        "3:",
+        "pop r15", "pop r14", "pop r13", "pop r12",
+        "pop r11", "pop r10", "pop r9", "pop r8",
+        "pop rbp", "pop rdi", "pop rsi", "pop rdx",
+        "pop rcx", "pop rbx", "pop rax",
+        "add rsp, 16",
+        "swapgs",
+        "iretq",
+        cs = const offset_of!(TrapFrame, cs),
+        ss = const offset_of!(TrapFrame, ss),
+        rip = const offset_of!(TrapFrame, rip),
+        user_cs = const USER_CODE.0,
+        user_ss = const USER_DATA.0,
+    )
+}
+
+extern "C" {
+    fn syscall_entry();
+}
+
+/// Programs the SYSCALL MSRs: entry point, selectors and the RFLAGS mask.
+pub fn init() {
+    LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
+    // SYSRET loads CS = base + 16 and SS = base + 8 from STAR[63:48];
+    // `Star::write` checks the GDT layout agrees.
+    if let Err(e) = Star::write(USER_CODE, USER_DATA, KERNEL_CODE, KERNEL_DATA) {
+        panic!("syscall: GDT layout unsuitable for SYSRET: {e}");
+    }
+    SFMask::write(
+        RFlags::INTERRUPT_FLAG
+            | RFlags::DIRECTION_FLAG
+            | RFlags::TRAP_FLAG
+            | RFlags::ALIGNMENT_CHECK
+            | RFlags::NESTED_TASK,
+    );
+    // SAFETY: enabling SYSCALL/SYSRET after the MSRs above are valid.
+    unsafe { Efer::update(|e| *e |= EferFlags::SYSTEM_CALL_EXTENSIONS) };
+}

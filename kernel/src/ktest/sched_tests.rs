@@ -1,0 +1,215 @@
+//! Tests of threads, scheduling and ring 3: kernel threads, sleeping, a
+//! user thread making system calls, a user fault that stops only its
+//! thread, and preemption between busy user threads.
+
+use super::Test;
+use crate::mm::phys_to_virt;
+use crate::object::frames::Frames;
+use crate::object::{space, Object, KERNEL};
+use crate::sched::{self, Ending, ThreadId};
+use crate::{check, check_eq};
+use alloc::string::String;
+use bulkhead_abi::{Rights, Syscall};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+pub const TESTS: &[Test] = &[
+    Test {
+        name: "sched::kernel_thread_runs_and_exits",
+        run: kernel_thread_runs_and_exits,
+    },
+    Test {
+        name: "sched::sleep_blocks_for_ticks",
+        run: sleep_blocks_for_ticks,
+    },
+    Test {
+        name: "user::syscall_from_ring3_and_exit",
+        run: syscall_from_ring3_and_exit,
+    },
+    Test {
+        name: "user::fault_stops_only_that_thread",
+        run: fault_stops_only_that_thread,
+    },
+    Test {
+        name: "user::busy_threads_share_the_cpu",
+        run: busy_threads_share_the_cpu,
+    },
+    Test {
+        name: "user::bad_syscall_number_is_an_error",
+        run: bad_syscall_number_is_an_error,
+    },
+];
+
+static FLAG: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn set_flag_and_exit(arg: u64) -> ! {
+    FLAG.store(arg, Ordering::SeqCst);
+    sched::end_current(Ending::Exited(arg + 1))
+}
+
+fn kernel_thread_runs_and_exits() -> Result<(), String> {
+    FLAG.store(0, Ordering::SeqCst);
+    let id = sched::spawn_kernel("test", set_flag_and_exit, 41, 20)
+        .map_err(|e| alloc::format!("{e:?}"))?;
+    let ending = sched::wait(id);
+    check_eq!(ending, Some(Ending::Exited(42)));
+    check_eq!(FLAG.load(Ordering::SeqCst), 41);
+    check!(sched::release(id), "ended thread not released");
+    check_eq!(sched::with_thread(id, |t| t.id), None);
+    Ok(())
+}
+
+fn sleep_blocks_for_ticks() -> Result<(), String> {
+    let before = crate::time::ticks();
+    sched::sleep_ticks(5);
+    let slept = crate::time::ticks() - before;
+    check!((5..=8).contains(&slept), "slept {slept} ticks for 5");
+    Ok(())
+}
+
+const CODE: u64 = 0x40_0000;
+const DATA: u64 = 0x60_0000;
+const STACK_TOP: u64 = 0x80_0000;
+
+/// A user address space with `code` mapped R+X at `CODE`, a zeroed data
+/// page R+W at `DATA` and a stack page below `STACK_TOP`. Returns the space
+/// and the data page's physical address.
+fn user_space(code: &[u8]) -> Result<(crate::object::ObjRef, u64), String> {
+    let mut k = KERNEL.lock();
+    let s = space::create(&mut k, None).map_err(|e| alloc::format!("{e:?}"))?;
+    k.add_ref(s);
+    let mut data_phys = 0;
+    for (vaddr, rights, bytes) in [
+        (CODE, Rights::READ | Rights::EXECUTE, code),
+        (DATA, Rights::READ | Rights::WRITE, &[][..]),
+        (STACK_TOP - 4096, Rights::READ | Rights::WRITE, &[][..]),
+    ] {
+        let frames = Frames::alloc(1).map_err(|e| alloc::format!("{e:?}"))?;
+        let phys = frames.page(0).ok_or("no page")?;
+        // SAFETY: a fresh frame, reached through the window.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), phys_to_virt(phys), bytes.len()) };
+        if vaddr == DATA {
+            data_phys = phys;
+        }
+        let f = k.insert(Object::Frames(frames), None);
+        k.add_ref(f);
+        space::map(&mut k, s, f, Rights::ALL, 0, 1, vaddr, rights)
+            .map_err(|e| alloc::format!("{e:?}"))?;
+        k.release(f);
+    }
+    Ok((s, data_phys))
+}
+
+fn start_user(space_ref: crate::object::ObjRef, priority: u8) -> Result<ThreadId, String> {
+    let cr3 = match KERNEL.lock().get(space_ref) {
+        Some(Object::Space(s)) => s.space.pml4(),
+        _ => return Err("space vanished".into()),
+    };
+    let id = sched::create_user("test-user", cr3, priority).map_err(|e| alloc::format!("{e:?}"))?;
+    sched::with_thread(id, |t| {
+        let f = t.user_frame();
+        f.rip = CODE;
+        f.rsp = STACK_TOP;
+    });
+    sched::start(id).map_err(|e| alloc::format!("{e:?}"))?;
+    Ok(id)
+}
+
+fn finish(id: ThreadId, space_ref: crate::object::ObjRef) {
+    sched::kill(id);
+    KERNEL.lock().release(space_ref);
+}
+
+fn mov_eax(v: u64) -> [u8; 5] {
+    let b = (v as u32).to_le_bytes();
+    [0xb8, b[0], b[1], b[2], b[3]]
+}
+
+const SYSCALL: [u8; 2] = [0x0f, 0x05];
+
+fn syscall_from_ring3_and_exit() -> Result<(), String> {
+    // null(); rax (0 = success) is kept in ebx; exit(42 + ebx)
+    let mut code = alloc::vec::Vec::new();
+    code.extend(mov_eax(Syscall::Null as u64));
+    code.extend(SYSCALL);
+    code.extend([0x89, 0xc3]); // mov ebx, eax
+    code.extend([0xbf, 42, 0, 0, 0]); // mov edi, 42
+    code.extend([0x01, 0xdf]); // add edi, ebx
+    code.extend(mov_eax(Syscall::ThreadExit as u64));
+    code.extend(SYSCALL);
+    code.extend([0xeb, 0xfe]); // jmp $ (never reached)
+    let (s, _) = user_space(&code)?;
+    let id = start_user(s, 20)?;
+    let ending = sched::wait(id);
+    finish(id, s);
+    check_eq!(ending, Some(Ending::Exited(42)));
+    Ok(())
+}
+
+fn fault_stops_only_that_thread() -> Result<(), String> {
+    // xor ebx, ebx; mov [rbx], eax  -> #PF writing address 0
+    let (s, _) = user_space(&[0x31, 0xdb, 0x89, 0x03, 0xeb, 0xfe])?;
+    let id = start_user(s, 20)?;
+    let ending = sched::wait(id);
+    finish(id, s);
+    match ending {
+        Some(Ending::Faulted {
+            vector,
+            address,
+            rip,
+        }) => {
+            check_eq!((vector, address, rip), (14, 0, CODE + 2));
+        }
+        other => return Err(alloc::format!("thread ended with {other:?}")),
+    }
+    Ok(())
+}
+
+fn busy_threads_share_the_cpu() -> Result<(), String> {
+    // mov rbx, DATA (+8 for the second thread); loop: inc qword [rbx]; jmp loop
+    let busy = |offset: u64| {
+        let mut c = alloc::vec![0x48, 0xbb];
+        c.extend((DATA + offset).to_le_bytes());
+        c.extend([0x48, 0xff, 0x03, 0xeb, 0xfb]);
+        c
+    };
+    let (s1, data1) = user_space(&busy(0))?;
+    let (s2, data2) = user_space(&busy(8))?;
+    let a = start_user(s1, 10)?;
+    let b = start_user(s2, 10)?;
+    sched::set_priority(sched::current(), 10);
+    sched::sleep_ticks(20);
+    sched::set_priority(sched::current(), sched::MAX_PRIORITY / 2);
+    // SAFETY: the data pages are mapped through the window.
+    let (n1, n2) = unsafe {
+        (
+            (phys_to_virt(data1) as *const u64).read_volatile(),
+            (phys_to_virt(data2 + 8) as *const u64).read_volatile(),
+        )
+    };
+    finish(a, s1);
+    finish(b, s2);
+    check!(
+        n1 > 1000 && n2 > 1000,
+        "counters {n1} and {n2}: one thread starved"
+    );
+    Ok(())
+}
+
+fn bad_syscall_number_is_an_error() -> Result<(), String> {
+    // mov eax, 9999; syscall; mov edi, eax; mov eax, exit; syscall
+    let mut code = alloc::vec::Vec::new();
+    code.extend(mov_eax(9999));
+    code.extend(SYSCALL);
+    code.extend([0x89, 0xc7]); // mov edi, eax
+    code.extend(mov_eax(Syscall::ThreadExit as u64));
+    code.extend(SYSCALL);
+    let (s, _) = user_space(&code)?;
+    let id = start_user(s, 20)?;
+    let ending = sched::wait(id);
+    finish(id, s);
+    check_eq!(
+        ending,
+        Some(Ending::Exited(bulkhead_abi::Error::NoSuchCall as u64))
+    );
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! Kernel objects and the capabilities that name them.
+//!
+//! All objects live in one arena; a capability's object field is an
+//! [`ObjRef`] (arena index plus generation, so a recycled slot is never
+//! mistaken for its previous occupant). Each arena entry counts its
+//! references: one per capability naming it, plus one per internal link
+//! (a thread's address space and capability table, a memory quota's charge
+//! on its parent, a mapping's hold on its Frames). When the count reaches
+//! zero the object is destroyed and whatever it held is released, which may
+//! release more; this runs as a work list, never as recursion.
+//!
+//! Every object made on behalf of user code is charged to a memory quota
+//! ([`memory::Memory`]) for the pages it occupies, and the charge returns to
+//! the quota when the object goes. The whole layer sits behind one lock,
+//! [`KERNEL`]; syscalls take it for short, non-blocking critical sections.
+
+pub mod frames;
+pub mod memory;
+pub mod space;
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use bulkhead_abi::{Error, ObjectType};
+use bulkhead_captable::{CapError, CapSpace, Capability, TableId};
+use spin::Mutex;
+
+/// A counted reference to an object in the arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjRef {
+    index: u32,
+    generation: u32,
+}
+
+/// A kernel object.
+pub enum Object {
+    Memory(memory::Memory),
+    Frames(frames::Frames),
+    Space(space::SpaceObject),
+    Table(TableId),
+    Thread(crate::sched::ThreadId),
+    Console,
+    IoPort { first: u16, count: u16 },
+}
+
+impl Object {
+    /// The ABI type of the object.
+    pub fn kind(&self) -> ObjectType {
+        match self {
+            Object::Memory(_) => ObjectType::Memory,
+            Object::Frames(_) => ObjectType::Frames,
+            Object::Space(_) => ObjectType::AddressSpace,
+            Object::Table(_) => ObjectType::CapTable,
+            Object::Thread(_) => ObjectType::Thread,
+            Object::Console => ObjectType::Console,
+            Object::IoPort { .. } => ObjectType::IoPort,
+        }
+    }
+}
+
+struct Entry {
+    generation: u32,
+    object: Option<Object>,
+    refs: u32,
+    /// The quota this object's pages are charged to, and how many.
+    charge: Option<(ObjRef, u64)>,
+    /// Objects this one keeps alive (released when it is destroyed).
+    holds: Vec<ObjRef>,
+}
+
+/// What the kernel needs to serve a user thread's syscalls.
+#[derive(Clone, Copy, Debug)]
+pub struct ThreadContext {
+    /// The thread's capability table.
+    pub table: TableId,
+}
+
+/// Everything the object layer owns.
+pub struct Kernel {
+    pub caps: CapSpace<ObjRef>,
+    entries: Vec<Entry>,
+    free: Vec<u32>,
+    /// Syscall context of each user thread.
+    pub threads: BTreeMap<crate::sched::ThreadId, ThreadContext>,
+}
+
+/// The object layer.
+pub static KERNEL: Mutex<Kernel> = Mutex::new(Kernel {
+    caps: CapSpace::new(),
+    entries: Vec::new(),
+    free: Vec::new(),
+    threads: BTreeMap::new(),
+});
+
+/// Maps capability-table errors to ABI errors.
+pub fn cap_error(e: CapError) -> Error {
+    match e {
+        CapError::Stale => Error::StaleCap,
+        CapError::InsufficientRights => Error::NoRights,
+        CapError::TableFull | CapError::SlotOccupied => Error::TableFull,
+        CapError::BadgeAlreadySet => Error::AlreadyBadged,
+        CapError::InvalidBadge | CapError::BadCapacity => Error::InvalidArgument,
+        CapError::OutOfMemory | CapError::TooManyTables => Error::OutOfMemory,
+        CapError::InvalidTable | CapError::InvalidIndex | CapError::Empty => Error::InvalidCap,
+    }
+}
+
+impl Kernel {
+    /// Adds `object` to the arena with no references yet.
+    pub fn insert(&mut self, object: Object, charge: Option<(ObjRef, u64)>) -> ObjRef {
+        let entry = |generation| Entry {
+            generation,
+            object: Some(object),
+            refs: 0,
+            charge,
+            holds: Vec::new(),
+        };
+        match self.free.pop() {
+            Some(index) => {
+                let slot = &mut self.entries[index as usize];
+                let generation = slot.generation.wrapping_add(1);
+                *slot = entry(generation);
+                ObjRef { index, generation }
+            }
+            None => {
+                self.entries.push(entry(0));
+                ObjRef {
+                    index: (self.entries.len() - 1) as u32,
+                    generation: 0,
+                }
+            }
+        }
+    }
+
+    fn entry(&self, r: ObjRef) -> Option<&Entry> {
+        self.entries
+            .get(r.index as usize)
+            .filter(|e| e.generation == r.generation && e.object.is_some())
+    }
+
+    fn entry_mut(&mut self, r: ObjRef) -> Option<&mut Entry> {
+        self.entries
+            .get_mut(r.index as usize)
+            .filter(|e| e.generation == r.generation && e.object.is_some())
+    }
+
+    /// The object `r` names.
+    pub fn get(&self, r: ObjRef) -> Option<&Object> {
+        self.entry(r)?.object.as_ref()
+    }
+
+    /// The object `r` names, mutably.
+    pub fn get_mut(&mut self, r: ObjRef) -> Option<&mut Object> {
+        self.entry_mut(r)?.object.as_mut()
+    }
+
+    /// Takes one more reference on `r`.
+    pub fn add_ref(&mut self, r: ObjRef) {
+        if let Some(e) = self.entry_mut(r) {
+            e.refs += 1;
+        }
+    }
+
+    /// Makes `holder` keep `held` alive until `holder` is destroyed.
+    pub fn hold(&mut self, holder: ObjRef, held: ObjRef) {
+        self.add_ref(held);
+        if let Some(e) = self.entry_mut(holder) {
+            e.holds.push(held);
+        }
+    }
+
+    /// Drops one reference on `r`; destroys whatever reaches zero.
+    pub fn release(&mut self, r: ObjRef) {
+        let mut work = alloc::vec![r];
+        while let Some(r) = work.pop() {
+            let Some(e) = self.entry_mut(r) else { continue };
+            e.refs = e.refs.saturating_sub(1);
+            if e.refs > 0 {
+                continue;
+            }
+            let object = e.object.take();
+            let charge = e.charge.take();
+            work.append(&mut core::mem::take(&mut e.holds));
+            self.free.push(r.index);
+            if let Some((quota, pages)) = charge {
+                memory::uncharge(self, quota, pages);
+                work.push(quota);
+            }
+            if let Some(object) = object {
+                self.destroy(object, &mut work);
+            }
+        }
+    }
+
+    /// Releases what a dead object owned.
+    fn destroy(&mut self, object: Object, work: &mut Vec<ObjRef>) {
+        match object {
+            Object::Frames(f) => f.free(),
+            Object::Space(s) => space::destroy(self, s),
+            Object::Table(t) => {
+                let mut removed = Vec::new();
+                let _ = self.caps.destroy_table(t, |cap| removed.push(cap.object));
+                work.extend(removed);
+            }
+            Object::Thread(id) => {
+                self.threads.remove(&id);
+                crate::sched::kill(id);
+            }
+            Object::Memory(_) | Object::Console | Object::IoPort { .. } => {}
+        }
+    }
+
+    /// Puts a new capability to `object` in `table`, taking a reference.
+    pub fn grant_root(
+        &mut self,
+        table: TableId,
+        object: ObjRef,
+        rights: bulkhead_abi::Rights,
+    ) -> Result<bulkhead_abi::CapRef, Error> {
+        let r = self
+            .caps
+            .insert_root(table, Capability::new(object, rights))
+            .map_err(cap_error)?;
+        self.add_ref(object);
+        Ok(r)
+    }
+
+    /// As [`Kernel::grant_root`], at slot `index`.
+    pub fn grant_root_at(
+        &mut self,
+        table: TableId,
+        index: u32,
+        object: ObjRef,
+        rights: bulkhead_abi::Rights,
+    ) -> Result<bulkhead_abi::CapRef, Error> {
+        let r = self
+            .caps
+            .insert_root_at(table, index, Capability::new(object, rights))
+            .map_err(cap_error)?;
+        self.add_ref(object);
+        Ok(r)
+    }
+}

@@ -1,0 +1,567 @@
+//! Threads and scheduling: preemptive, priority round-robin, one CPU.
+//!
+//! Every thread has its own kernel stack; a thread that blocks in the
+//! kernel simply calls [`schedule`] and continues where it left off when it
+//! is woken. Ready threads wait in one FIFO queue per priority (32 levels,
+//! a bitmap finds the highest non-empty one). The highest-priority ready
+//! thread runs; equal priorities share the CPU in time slices of
+//! [`SLICE_TICKS`] timer ticks. A blocked thread is in no queue and costs
+//! no CPU; when nothing is ready the idle thread halts the CPU until the
+//! next interrupt.
+//!
+//! Invariants: kernel code runs with interrupts off (SYSCALL masks IF, and
+//! interrupt gates clear it), so kernel code is never preempted; the timer
+//! only preempts ring 3 and the idle thread, at [`preempt_point`]. The
+//! scheduler lock is never held across a stack switch. `current` is always
+//! the thread whose stack the CPU is on.
+
+pub mod thread;
+
+use crate::arch::x86_64::{context, gdt, percpu};
+use crate::mm::stack;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+use spin::Mutex;
+pub use thread::{Ending, State, Thread, ThreadId, MAX_PRIORITY};
+use x86_64::instructions::interrupts;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::registers::model_specific::FsBase;
+use x86_64::structures::paging::PhysFrame;
+use x86_64::{PhysAddr, VirtAddr};
+
+/// Timer ticks a thread may run before an equal-priority one gets a turn.
+pub const SLICE_TICKS: u32 = 2;
+
+/// Why a thread could not be created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnError {
+    /// No frames for the kernel stack or no heap for the thread.
+    OutOfMemory,
+}
+
+struct Scheduler {
+    threads: Vec<Option<Box<Thread>>>,
+    ready: [VecDeque<ThreadId>; MAX_PRIORITY as usize + 1],
+    ready_bitmap: u32,
+    current: ThreadId,
+    idle: ThreadId,
+    /// (wake-up tick, thread), unordered; short in practice.
+    sleepers: Vec<(u64, ThreadId)>,
+    /// Killed threads to free once another thread runs.
+    reap: Vec<ThreadId>,
+}
+
+static SCHED: Mutex<Option<Scheduler>> = Mutex::new(None);
+static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+
+/// Runs `f` on the scheduler with interrupts off.
+fn with_sched<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
+    interrupts::without_interrupts(|| {
+        let mut guard = SCHED.lock();
+        f(guard.as_mut().expect("sched::init ran"))
+    })
+}
+
+impl Scheduler {
+    fn thread(&mut self, id: ThreadId) -> Option<&mut Thread> {
+        self.threads.get_mut(id as usize)?.as_deref_mut()
+    }
+
+    fn enqueue(&mut self, id: ThreadId) {
+        let Some(priority) = self.thread(id).map(|t| t.priority) else {
+            return;
+        };
+        self.ready[usize::from(priority)].push_back(id);
+        self.ready_bitmap |= 1 << priority;
+    }
+
+    fn dequeue_highest(&mut self) -> Option<ThreadId> {
+        while self.ready_bitmap != 0 {
+            let priority = 31 - self.ready_bitmap.leading_zeros() as usize;
+            match self.ready[priority].pop_front() {
+                Some(id) => {
+                    if self.ready[priority].is_empty() {
+                        self.ready_bitmap &= !(1 << priority);
+                    }
+                    return Some(id);
+                }
+                None => self.ready_bitmap &= !(1 << priority),
+            }
+        }
+        None
+    }
+
+    fn remove_from_queue(&mut self, id: ThreadId) {
+        for (priority, queue) in self.ready.iter_mut().enumerate() {
+            queue.retain(|&t| t != id);
+            if queue.is_empty() {
+                self.ready_bitmap &= !(1 << priority);
+            }
+        }
+    }
+
+    fn highest_ready_priority(&self) -> Option<u8> {
+        (self.ready_bitmap != 0).then(|| 31 - self.ready_bitmap.leading_zeros() as u8)
+    }
+
+    fn insert(&mut self, thread: Thread) -> ThreadId {
+        let slot = self.threads.iter().position(Option::is_none);
+        let id = slot.unwrap_or(self.threads.len()) as ThreadId;
+        let mut thread = Box::new(thread);
+        thread.id = id;
+        match slot {
+            Some(i) => self.threads[i] = Some(thread),
+            None => self.threads.push(Some(thread)),
+        }
+        id
+    }
+
+    /// Makes `id` ready and asks for a reschedule if it outranks the
+    /// running thread.
+    fn make_ready(&mut self, id: ThreadId) {
+        let current_priority = self.thread(self.current).map_or(0, |t| t.priority);
+        if let Some(t) = self.thread(id) {
+            t.state = State::Ready;
+            let outranks = t.priority > current_priority;
+            self.enqueue(id);
+            if outranks {
+                NEED_RESCHED.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Builds a thread record with a fresh kernel stack.
+fn new_thread(
+    name: &'static str,
+    priority: u8,
+    cr3: u64,
+    user: bool,
+) -> Result<Thread, SpawnError> {
+    let kstack = stack::alloc().map_err(|_| SpawnError::OutOfMemory)?;
+    let Some(fpu) = thread::FpuArea::new() else {
+        // SAFETY: the stack was just allocated and is unused.
+        unsafe { stack::free(kstack) };
+        return Err(SpawnError::OutOfMemory);
+    };
+    Ok(Thread {
+        id: 0,
+        name,
+        state: State::Inactive,
+        priority: priority.min(MAX_PRIORITY),
+        kstack,
+        saved_rsp: 0,
+        fpu,
+        cr3,
+        user,
+        fs_base: 0,
+        slice_left: SLICE_TICKS,
+        waiters: Vec::new(),
+        suspended_from_blocked: false,
+    })
+}
+
+fn kernel_cr3() -> u64 {
+    Cr3::read().0.start_address().as_u64()
+}
+
+/// Makes the running boot code thread 0 ("boot", on `boot_stack`) and
+/// creates the idle thread.
+pub fn init(boot_stack: stack::KernelStack) {
+    let fpu = thread::FpuArea::new().expect("heap for the boot thread's FPU area");
+    let boot = Thread {
+        id: 0,
+        name: "boot",
+        state: State::Ready,
+        priority: MAX_PRIORITY / 2,
+        kstack: boot_stack,
+        saved_rsp: 0,
+        fpu,
+        cr3: kernel_cr3(),
+        user: false,
+        fs_base: 0,
+        slice_left: SLICE_TICKS,
+        waiters: Vec::new(),
+        suspended_from_blocked: false,
+    };
+    let mut sched = Scheduler {
+        threads: Vec::new(),
+        ready: core::array::from_fn(|_| VecDeque::new()),
+        ready_bitmap: 0,
+        current: 0,
+        idle: 0,
+        sleepers: Vec::new(),
+        reap: Vec::new(),
+    };
+    let boot_top = boot.kstack.top;
+    sched.current = sched.insert(boot);
+    percpu::set_kernel_stack_top(boot_top);
+    gdt::set_kernel_stack(boot_top);
+    *SCHED.lock() = Some(sched);
+    let idle = spawn_kernel("idle", idle_loop, 0, 0).expect("memory for the idle thread");
+    with_sched(|s| {
+        s.remove_from_queue(idle);
+        s.idle = idle;
+    });
+}
+
+extern "C" fn idle_loop(_: u64) -> ! {
+    loop {
+        interrupts::enable_and_hlt();
+        interrupts::disable();
+        if with_sched(|s| s.ready_bitmap != 0) {
+            schedule();
+        }
+    }
+}
+
+/// Creates and starts a kernel thread running `entry(arg)`.
+pub fn spawn_kernel(
+    name: &'static str,
+    entry: extern "C" fn(u64) -> !,
+    arg: u64,
+    priority: u8,
+) -> Result<ThreadId, SpawnError> {
+    let mut t = new_thread(name, priority, kernel_cr3(), false)?;
+    // SAFETY: the new stack is unused and writable.
+    t.saved_rsp = unsafe { context::prepare_stack(t.kstack.top, entry as *const () as u64, arg) };
+    Ok(with_sched(|s| {
+        let id = s.insert(t);
+        s.make_ready(id);
+        id
+    }))
+}
+
+/// Creates an inactive user thread on page table `cr3` that will start at
+/// `rip` with stack `rsp` and `rdi = arg`. Start it with [`start`].
+pub fn create_user(name: &'static str, cr3: u64, priority: u8) -> Result<ThreadId, SpawnError> {
+    let mut t = new_thread(name, priority, cr3, true)?;
+    let frame_addr =
+        t.kstack.top - core::mem::size_of::<crate::arch::x86_64::trap_entry::TrapFrame>() as u64;
+    let frame = t.user_frame();
+    *frame = crate::arch::x86_64::trap_entry::TrapFrame {
+        cs: u64::from(gdt::USER_CODE.0),
+        ss: u64::from(gdt::USER_DATA.0),
+        rflags: USER_RFLAGS,
+        ..Default::default()
+    };
+    let entry = crate::arch::x86_64::syscall_entry::return_to_user as *const () as u64;
+    // SAFETY: the stack below the frame is unused and writable.
+    t.saved_rsp = unsafe { context::prepare_stack(frame_addr, entry, frame_addr) };
+    Ok(with_sched(|s| s.insert(t)))
+}
+
+/// RFLAGS for user code: interrupts on (bit 1 is always set).
+pub const USER_RFLAGS: u64 = 0x202;
+
+/// Runs `f` on thread `id`, if it exists.
+pub fn with_thread<R>(id: ThreadId, f: impl FnOnce(&mut Thread) -> R) -> Option<R> {
+    with_sched(|s| s.thread(id).map(f))
+}
+
+/// The running thread.
+pub fn current() -> ThreadId {
+    with_sched(|s| s.current)
+}
+
+/// Makes an inactive thread runnable.
+pub fn start(id: ThreadId) -> Result<(), State> {
+    with_sched(|s| {
+        let state = s
+            .thread(id)
+            .map(|t| t.state)
+            .ok_or(State::Ended(Ending::Exited(0)))?;
+        if state != State::Inactive {
+            return Err(state);
+        }
+        s.make_ready(id);
+        Ok(())
+    })
+}
+
+/// Switches to the best ready thread (which may be the current one).
+/// The current thread must already be in the state it should have while
+/// switched out: `Ready` threads go back to their queue.
+pub fn schedule() {
+    reap_killed();
+    let switch = interrupts::without_interrupts(|| {
+        let mut guard = SCHED.lock();
+        let s = guard.as_mut().expect("sched::init ran");
+        NEED_RESCHED.store(false, Ordering::Relaxed);
+        let prev = s.current;
+        let prev_ready = s.thread(prev).is_some_and(|t| t.state == State::Ready);
+        if prev_ready && prev != s.idle {
+            s.enqueue(prev);
+        }
+        let next = s.dequeue_highest().unwrap_or(s.idle);
+        if next == prev {
+            return None;
+        }
+        Some(switch_bookkeeping(s, prev, next))
+    });
+    if let Some((save, next_rsp)) = switch {
+        // SAFETY: `save` points into the previous thread's boxed record,
+        // which lives until that thread ends and is released (never while
+        // it is parked here); `next_rsp` was saved by `switch_stacks` or
+        // prepared by `prepare_stack`.
+        unsafe { context::switch_stacks(save, next_rsp) };
+    }
+}
+
+/// Saves the previous thread's FPU and FS state, installs the next
+/// thread's (stack, FPU, FS base, page table), and returns where to save
+/// the previous stack pointer and which to load.
+fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mut u64, u64) {
+    let save: *mut u64 = match s.thread(prev) {
+        Some(p) => {
+            // SAFETY: the area belongs to `prev`, whose state is in the CPU.
+            unsafe { context::fpu_save(p.fpu.as_ptr()) };
+            p.fs_base = FsBase::read().as_u64();
+            &mut p.saved_rsp
+        }
+        None => core::ptr::null_mut(),
+    };
+    s.current = next;
+    let n = s.thread(next).expect("queued threads exist");
+    n.slice_left = SLICE_TICKS;
+    // SAFETY: the area holds `next`'s saved (or initial) state.
+    unsafe { context::fpu_restore(n.fpu.as_ptr()) };
+    FsBase::write(VirtAddr::new(n.fs_base));
+    percpu::set_kernel_stack_top(n.kstack.top);
+    gdt::set_kernel_stack(n.kstack.top);
+    if Cr3::read().0.start_address().as_u64() != n.cr3 {
+        let frame = PhysFrame::containing_address(PhysAddr::new(n.cr3));
+        // SAFETY: every page table a thread runs on maps the whole kernel
+        // half identically, so the kernel keeps running after the switch.
+        unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+    }
+    let next_rsp = n.saved_rsp;
+    (save, next_rsp)
+}
+
+/// Gives up the CPU to another ready thread of the same or higher priority.
+pub fn yield_now() {
+    schedule();
+}
+
+/// Blocks the current thread until `ticks` timer ticks have passed.
+pub fn sleep_ticks(ticks: u64) {
+    let wake = crate::time::ticks() + ticks.max(1);
+    with_sched(|s| {
+        let me = s.current;
+        s.sleepers.push((wake, me));
+        if let Some(t) = s.thread(me) {
+            t.state = State::Blocked;
+        }
+    });
+    schedule();
+}
+
+/// Called by the timer interrupt: wakes sleepers whose time has come and
+/// charges the running thread's time slice.
+pub fn on_tick(now: u64) {
+    let Some(mut guard) = SCHED.try_lock() else {
+        return;
+    };
+    let Some(s) = guard.as_mut() else {
+        return;
+    };
+    let due: Vec<ThreadId> = s
+        .sleepers
+        .iter()
+        .filter(|(at, _)| *at <= now)
+        .map(|(_, t)| *t)
+        .collect();
+    s.sleepers.retain(|(at, _)| *at > now);
+    for id in due {
+        if s.thread(id).is_some_and(|t| t.state == State::Blocked) {
+            s.make_ready(id);
+        }
+    }
+    let current = s.current;
+    let idle = s.idle;
+    let top = s.highest_ready_priority();
+    if let Some(t) = s.thread(current) {
+        t.slice_left = t.slice_left.saturating_sub(1);
+        let outranked = top.is_some_and(|p| p > t.priority);
+        let slice_over = t.slice_left == 0 && top.is_some_and(|p| p >= t.priority);
+        if current == idle && top.is_some() || outranked || slice_over {
+            NEED_RESCHED.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Called on the way out of an interrupt that arrived in ring 3 or in the
+/// idle thread: switches threads if the timer asked for it.
+pub fn preempt_point() {
+    if NEED_RESCHED.load(Ordering::Relaxed) {
+        schedule();
+    }
+}
+
+/// Ends the current thread with `ending`, wakes its waiters, and switches
+/// away for good.
+pub fn end_current(ending: Ending) -> ! {
+    with_sched(|s| {
+        let me = s.current;
+        end_thread(s, me, ending);
+    });
+    schedule();
+    unreachable!("an ended thread was scheduled again");
+}
+
+/// Blocks until thread `id` has ended and returns how it ended, or `None`
+/// if there is no such thread.
+pub fn wait(id: ThreadId) -> Option<Ending> {
+    loop {
+        let ended = with_sched(|s| {
+            let me = s.current;
+            let t = s.thread(id)?;
+            if let State::Ended(ending) = t.state {
+                return Some(Some(ending));
+            }
+            t.waiters.push(me);
+            if let Some(m) = s.thread(me) {
+                m.state = State::Blocked;
+            }
+            Some(None)
+        })?;
+        match ended {
+            Some(ending) => return Some(ending),
+            None => schedule(),
+        }
+    }
+}
+
+/// Stops a thread until [`resume`]. A blocked thread stays blocked (and
+/// will be suspended when woken is not modelled: it is marked and resumes
+/// into its wait). Returns the state it had.
+pub fn suspend(id: ThreadId) -> Option<State> {
+    let me_suspended = with_sched(|s| {
+        let me = s.current;
+        let t = s.thread(id)?;
+        let old = t.state;
+        match old {
+            State::Ready => {
+                t.state = State::Suspended;
+                s.remove_from_queue(id);
+            }
+            State::Blocked => t.suspended_from_blocked = true,
+            _ => {}
+        }
+        Some((old, id == me))
+    })?;
+    if me_suspended.1 {
+        schedule();
+    }
+    Some(me_suspended.0)
+}
+
+/// Lets a suspended thread run again.
+pub fn resume(id: ThreadId) -> Option<State> {
+    with_sched(|s| {
+        let t = s.thread(id)?;
+        let old = t.state;
+        t.suspended_from_blocked = false;
+        if old == State::Suspended {
+            s.make_ready(id);
+        }
+        Some(old)
+    })
+}
+
+/// Changes a thread's priority (requeueing it if it is ready).
+pub fn set_priority(id: ThreadId, priority: u8) -> Option<()> {
+    with_sched(|s| {
+        let t = s.thread(id)?;
+        t.priority = priority.min(MAX_PRIORITY);
+        let ready = t.state == State::Ready && id != s.current;
+        if ready {
+            s.remove_from_queue(id);
+            s.enqueue(id);
+        }
+        Some(())
+    })
+}
+
+/// Frees an ended thread's kernel stack and record. Returns false (and
+/// does nothing) if the thread has not ended or is still running.
+pub fn release(id: ThreadId) -> bool {
+    let thread = with_sched(|s| {
+        let ended = s.thread(id).is_some_and(|t| t.has_ended());
+        if !ended || id == s.current {
+            return None;
+        }
+        s.sleepers.retain(|(_, t)| *t != id);
+        s.threads.get_mut(id as usize)?.take()
+    });
+    match thread {
+        Some(t) => {
+            // SAFETY: the thread has ended and is not running, so nothing
+            // runs on or points into its stack.
+            unsafe { stack::free(t.kstack) };
+            true
+        }
+        None => false,
+    }
+}
+
+/// Marks `ending` on thread `id` (unless it already ended), takes it off
+/// every queue and wakes its waiters.
+fn end_thread(s: &mut Scheduler, id: ThreadId, ending: Ending) {
+    let waiters = match s.thread(id) {
+        Some(t) if !t.has_ended() => {
+            t.state = State::Ended(ending);
+            core::mem::take(&mut t.waiters)
+        }
+        _ => return,
+    };
+    s.remove_from_queue(id);
+    s.sleepers.retain(|(_, t)| *t != id);
+    for w in waiters {
+        s.make_ready(w);
+    }
+}
+
+/// Stops thread `id` for good and frees it (its object is gone). If it is
+/// the running thread, it is freed after the next switch, which happens on
+/// the way out of the current syscall; meanwhile the kernel runs on the
+/// kernel page table, since the thread's address space may be going too.
+pub fn kill(id: ThreadId) {
+    let is_current = with_sched(|s| {
+        end_thread(s, id, Ending::Killed);
+        let current = id == s.current;
+        if current {
+            s.reap.push(id);
+            NEED_RESCHED.store(true, Ordering::Relaxed);
+        }
+        current
+    });
+    if is_current {
+        let frame = PhysFrame::containing_address(PhysAddr::new(crate::mm::paging::kernel_pml4()));
+        // SAFETY: the kernel page table maps everything the kernel uses.
+        unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+        with_sched(|s| {
+            if let Some(t) = s.thread(id) {
+                t.cr3 = crate::mm::paging::kernel_pml4();
+            }
+        });
+    } else {
+        release(id);
+    }
+}
+
+/// Frees killed threads that are no longer running.
+fn reap_killed() {
+    let ready: Vec<ThreadId> = with_sched(|s| {
+        let current = s.current;
+        let (now, later): (Vec<_>, Vec<_>) = s.reap.iter().partition(|&&t| t != current);
+        s.reap = later;
+        now
+    });
+    for id in ready {
+        release(id);
+    }
+}

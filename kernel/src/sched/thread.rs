@@ -1,0 +1,135 @@
+//! The thread control block.
+//!
+//! A thread owns a kernel stack (its user registers live in the
+//! `TrapFrame` at the top of it while it is in the kernel or not running),
+//! a saved kernel stack pointer (valid while it is not running), and an FPU
+//! save area. It runs either in the kernel only (kernel threads: idle, and
+//! tests) or in an address space in ring 3 (user threads).
+
+use crate::arch::x86_64::context;
+use crate::arch::x86_64::trap_entry::TrapFrame;
+use crate::mm::stack::KernelStack;
+use alloc::alloc::{alloc_zeroed, dealloc, Layout};
+use alloc::vec::Vec;
+use bulkhead_abi::ThreadState;
+
+/// Index of a thread in the scheduler's table.
+pub type ThreadId = u32;
+
+/// Priorities: 0 (lowest, idle) to `MAX_PRIORITY`.
+pub const MAX_PRIORITY: u8 = 31;
+
+/// Why a thread stopped for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// It called exit with this code.
+    Exited(u64),
+    /// A CPU exception in ring 3: vector and faulting address (CR2 for #PF).
+    Faulted { vector: u8, address: u64, rip: u64 },
+    /// Its last capability was deleted while it still ran.
+    Killed,
+}
+
+/// What the thread is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Created, not yet started.
+    Inactive,
+    /// In a run queue, or running.
+    Ready,
+    /// Waiting in the kernel (sleep, thread wait, ...).
+    Blocked,
+    /// Stopped by a capability holder; resumes where it was.
+    Suspended,
+    /// Done; only waiters and the capability keep it.
+    Ended(Ending),
+}
+
+impl State {
+    /// The ABI view of the state.
+    pub fn abi(self) -> ThreadState {
+        match self {
+            State::Inactive => ThreadState::Inactive,
+            State::Ready => ThreadState::Running,
+            State::Blocked => ThreadState::Blocked,
+            State::Suspended => ThreadState::Suspended,
+            State::Ended(Ending::Exited(_) | Ending::Killed) => ThreadState::Exited,
+            State::Ended(Ending::Faulted { .. }) => ThreadState::Faulted,
+        }
+    }
+}
+
+/// A 64-byte aligned FPU save area.
+pub struct FpuArea {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+// SAFETY: the area is owned by one thread and only touched by the
+// scheduler with the scheduler lock held.
+unsafe impl Send for FpuArea {}
+
+impl FpuArea {
+    /// An area in the initial FPU state, or `None` if the heap is exhausted.
+    pub fn new() -> Option<Self> {
+        let layout = Layout::from_size_align(context::fpu_area_size(), 64).ok()?;
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { alloc_zeroed(layout) };
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: fresh, aligned, large enough.
+        unsafe { context::fpu_init_area(ptr) };
+        Some(Self { ptr, layout })
+    }
+
+    /// The area's address.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+}
+
+impl Drop for FpuArea {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.ptr, self.layout) }
+    }
+}
+
+/// A thread.
+pub struct Thread {
+    pub id: ThreadId,
+    pub name: &'static str,
+    pub state: State,
+    pub priority: u8,
+    pub kstack: KernelStack,
+    /// Kernel stack pointer while switched out.
+    pub saved_rsp: u64,
+    pub fpu: FpuArea,
+    /// Physical address of the PML4 to run on (the kernel's for kernel threads).
+    pub cr3: u64,
+    /// True if the thread runs user code (its stack top holds a `TrapFrame`).
+    pub user: bool,
+    pub fs_base: u64,
+    /// Ticks left in the current time slice.
+    pub slice_left: u32,
+    /// Threads blocked in `wait` on this one.
+    pub waiters: Vec<ThreadId>,
+    /// Set while suspended from a blocked state, so resume blocks again.
+    pub suspended_from_blocked: bool,
+}
+
+impl Thread {
+    /// The user register frame at the top of the kernel stack.
+    pub fn user_frame(&mut self) -> &mut TrapFrame {
+        let frame = (self.kstack.top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame;
+        // SAFETY: user threads keep their TrapFrame at the top of their own
+        // kernel stack; the `&mut self` borrow makes this access exclusive.
+        unsafe { &mut *frame }
+    }
+
+    /// True once the thread exited or faulted.
+    pub fn has_ended(&self) -> bool {
+        matches!(self.state, State::Ended(_))
+    }
+}

@@ -1,0 +1,145 @@
+//! Native system calls: decoding, dispatch, and the one shape every handler
+//! has.
+//!
+//! `syscall_entry` saves the caller's registers in a `TrapFrame` and calls
+//! [`dispatch`], which decodes the number and calls a handler of the form
+//! `fn(&mut Caller) -> Result<Results, Error>`. A handler first checks
+//! everything (capabilities, rights, ranges) without side effects, then
+//! performs the operation. `Ok(results)` puts 0 in `rax` and the results in
+//! `rdi, rsi, rdx`; `Err(e)` puts the error code in `rax`. Nothing a user
+//! passes can make a handler panic: bad input is an error code, and user
+//! pointers are only touched through `usercopy`.
+//!
+//! Handlers live next to the objects they work on: `cap.rs` (capability
+//! operations), `memory.rs` (quotas, frames, address spaces, tables),
+//! `thread.rs`, `device.rs` (console, I/O ports).
+
+mod cap;
+mod device;
+mod memory;
+mod thread;
+
+use crate::arch::x86_64::trap_entry::TrapFrame;
+use crate::object::{Kernel, ObjRef, ThreadContext, KERNEL};
+use crate::sched::{self, ThreadId};
+use bulkhead_abi::{CapRef, Error, ObjectType, Rights, Syscall};
+
+/// Up to three result registers.
+pub type Results = [u64; 3];
+
+/// The calling thread and its saved registers.
+pub struct Caller<'a> {
+    frame: &'a mut TrapFrame,
+    pub thread: ThreadId,
+}
+
+impl Caller<'_> {
+    /// Argument `i` (0..6): rdi, rsi, rdx, r10, r8, r9.
+    pub fn arg(&self, i: usize) -> u64 {
+        let f = &self.frame;
+        [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9]
+            .get(i)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Argument `i` as a capability handle.
+    pub fn cap_arg(&self, i: usize) -> CapRef {
+        CapRef(self.arg(i))
+    }
+
+    /// The caller's syscall context (table, space).
+    pub fn context(&self, k: &Kernel) -> Result<ThreadContext, Error> {
+        k.threads.get(&self.thread).copied().ok_or(Error::BadState)
+    }
+}
+
+/// Looks up capability `r` in the caller's table, requiring `rights` and an
+/// object of type `kind`; returns the object reference and the
+/// capability's rights and badge.
+pub fn lookup(
+    k: &Kernel,
+    caller: &Caller,
+    r: CapRef,
+    kind: ObjectType,
+    rights: Rights,
+) -> Result<(ObjRef, Rights, u64), Error> {
+    let ctx = caller.context(k)?;
+    let cap = k
+        .caps
+        .lookup(ctx.table, r)
+        .map_err(crate::object::cap_error)?;
+    let object = k.get(cap.object).ok_or(Error::InvalidCap)?;
+    if object.kind() != kind {
+        return Err(Error::WrongType);
+    }
+    if !cap.rights.contains(rights) {
+        return Err(Error::NoRights);
+    }
+    Ok((cap.object, cap.rights, cap.badge))
+}
+
+/// Runs `f` with the object layer locked.
+pub fn locked<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
+    f(&mut KERNEL.lock())
+}
+
+type Handler = fn(&mut Caller) -> Result<Results, Error>;
+
+fn handler(call: Syscall) -> Handler {
+    match call {
+        Syscall::Null => |_| Ok([0; 3]),
+        Syscall::Yield => thread::yield_now,
+        Syscall::Sleep => thread::sleep,
+        Syscall::CapInfo => cap::info,
+        Syscall::CapCopy => cap::copy,
+        Syscall::CapMint => cap::mint,
+        Syscall::CapDelete => cap::delete,
+        Syscall::CapRevoke => cap::revoke,
+        Syscall::MemorySplit => memory::split,
+        Syscall::MemoryInfo => memory::info,
+        Syscall::FramesAlloc => memory::frames_alloc,
+        Syscall::SpaceCreate => memory::space_create,
+        Syscall::SpaceMap => memory::space_map,
+        Syscall::SpaceUnmap => memory::space_unmap,
+        Syscall::SpaceProtect => memory::space_protect,
+        Syscall::SpaceRead => memory::space_read,
+        Syscall::SpaceWrite => memory::space_write,
+        Syscall::TableCreate => memory::table_create,
+        Syscall::ThreadCreate => thread::create,
+        Syscall::ThreadSetEntry => thread::set_entry,
+        Syscall::ThreadStart => thread::start,
+        Syscall::ThreadSuspend => thread::suspend,
+        Syscall::ThreadResume => thread::resume,
+        Syscall::ThreadExit => thread::exit,
+        Syscall::ThreadWait => thread::wait,
+        Syscall::ThreadSetPriority => thread::set_priority,
+        Syscall::ThreadInfo => thread::info,
+        Syscall::ThreadSetFsBase => thread::set_fs_base,
+        Syscall::ConsoleWrite => device::console_write,
+        Syscall::ConsoleRead => device::console_read,
+        Syscall::PortRead => device::port_read,
+        Syscall::PortWrite => device::port_write,
+    }
+}
+
+/// Entered from `syscall_entry` with the caller's saved registers.
+pub extern "C" fn dispatch(frame: &mut TrapFrame) {
+    let result = match Syscall::from_number(frame.rax) {
+        Some(call) => {
+            let thread = sched::current();
+            handler(call)(&mut Caller { frame, thread })
+        }
+        None => Err(Error::NoSuchCall),
+    };
+    match result {
+        Ok([r0, r1, r2]) => {
+            frame.rax = 0;
+            frame.rdi = r0;
+            frame.rsi = r1;
+            frame.rdx = r2;
+        }
+        Err(e) => frame.rax = e as u64,
+    }
+    sched::preempt_point();
+}
