@@ -20,6 +20,7 @@
 
 mod arch_tests;
 mod mm_tests;
+mod object_tests;
 mod sched_tests;
 mod time_tests;
 
@@ -75,12 +76,13 @@ macro_rules! check_eq {
 }
 
 /// Every test list, in run order.
-fn suites() -> [&'static [Test]; 4] {
+fn suites() -> [&'static [Test]; 5] {
     [
         mm_tests::TESTS,
         arch_tests::TESTS,
         time_tests::TESTS,
         sched_tests::TESTS,
+        object_tests::TESTS,
     ]
 }
 
