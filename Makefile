@@ -23,8 +23,13 @@ LIMINE_DIR ?= $(if $(wildcard .limine/limine-bios.sys),$(CURDIR)/.limine,)
 export LIMINE_DIR
 
 KERNEL_SOURCES := $(shell find kernel crates -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
+USER_SOURCES := $(shell find user servers crates/abi crates/elf -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
+USER_PROGRAMS := $(OUT)/root.elf $(OUT)/usertests.elf
+# Boot modules: the root server and the user-land test suite it starts.
+MODULES := $(OUT)/root.elf:root $(OUT)/usertests.elf:usertests
+USER_FLAGS := -C relocation-model=static -C force-frame-pointers=yes
 
-.PHONY: help deps kernel kernel-test iso iso-test run test test-host test-kernel \
+.PHONY: help deps kernel kernel-test user iso iso-test run test test-host test-kernel \
         test-kernel-limine test-boot-variants test-harness runner lint gdb clean check-build-std
 
 help:
@@ -50,13 +55,18 @@ $(OUT)/bulkhead-test.elf: $(KERNEL_SOURCES) | deps
 kernel: $(OUT)/bulkhead.elf
 kernel-test: $(OUT)/bulkhead-test.elf
 
+$(USER_PROGRAMS) &: $(USER_SOURCES) | deps
+	@scripts/user-build.sh $(OUT)
+
+user: $(USER_PROGRAMS)
+
 $(RUNNER): $(shell find tools/runner -name '*.rs' -o -name '*.toml') | deps
 	@$(CARGO) build -q --release -p bulkhead-runner
 
 runner: $(RUNNER)
 
-iso: $(OUT)/bulkhead.elf
-	@scripts/mkiso.sh $< $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER)
+iso: $(OUT)/bulkhead.elf $(USER_PROGRAMS)
+	@scripts/mkiso.sh $< $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER) $(MODULES)
 
 run: iso $(RUNNER)
 	@$(RUNNER) run --iso $(OUT)/bulkhead.iso --memory $(MEMORY)
@@ -78,27 +88,28 @@ test-host: | deps
 	  cat $(OUT)/host-tests.log; echo "test: host unit tests failed"; exit 1; fi
 	@grep -E '^test result' $(OUT)/host-tests.log | grep -v ' 0 passed; 0 failed' || true
 
-# boot_test NAME ISO-CMDLINE LOADER [RUNNER ARGS]: build an ISO and judge a boot.
+# boot_test NAME ISO-CMDLINE LOADER [RUNNER ARGS] [MODULES]: build an ISO and
+# judge a boot.
 define boot_test
-	@scripts/mkiso.sh $(OUT)/bulkhead-test.elf $(OUT)/$(1).iso "$(2)" $(3) >/dev/null
+	@scripts/mkiso.sh $(OUT)/bulkhead-test.elf $(OUT)/$(1).iso "$(2)" $(3) $(5) >/dev/null
 	@echo "== $(1): $(3) ISO, cmdline '$(2)'"
 	@$(RUNNER) test --iso $(OUT)/$(1).iso --timeout $(TIMEOUT) --log $(OUT)/$(1).log $(4)
 endef
 
-test-kernel: $(OUT)/bulkhead-test.elf $(RUNNER)
+test-kernel: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(RUNNER)
 	@mkdir -p $(OUT)
-	$(call boot_test,test-grub,$(TEST_CMDLINE),grub,--memory $(MEMORY))
+	$(call boot_test,test-grub,$(TEST_CMDLINE),grub,--memory $(MEMORY),$(MODULES))
 
-test-kernel-limine: $(OUT)/bulkhead-test.elf $(RUNNER)
-	$(call boot_test,test-limine,$(TEST_CMDLINE),limine,--memory $(MEMORY))
+test-kernel-limine: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(RUNNER)
+	$(call boot_test,test-limine,$(TEST_CMDLINE),limine,--memory $(MEMORY),$(MODULES))
 
 # The same suite on a small machine and on a fragmented memory map; an
 # unknown command-line option must be reported.
-test-boot-variants: $(OUT)/bulkhead-test.elf $(RUNNER)
-	$(call boot_test,test-64m,loglevel=warn no_such_option=1,grub,--memory 64M)
+test-boot-variants: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(RUNNER)
+	$(call boot_test,test-64m,loglevel=warn no_such_option=1,grub,--memory 64M,$(MODULES))
 	@grep -q "unknown kernel command-line option 'no_such_option=1'" $(OUT)/test-64m.log || \
 	  { echo "test: the unknown option was not reported"; exit 1; }
-	$(call boot_test,test-fragmented,loglevel=warn mem.punch=240,grub,--memory 96M)
+	$(call boot_test,test-fragmented,loglevel=warn mem.punch=240,grub,--memory 96M,$(MODULES))
 
 # The harness must turn every kind of failure red: each run below fails on
 # purpose, and the runner passes only if it failed for exactly that reason.
@@ -117,16 +128,19 @@ lint: | deps
 	@if scripts/kernel-build.sh --probe-prebuilt 2>/dev/null; then \
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt -- -D warnings; \
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt --features test-suite -- -D warnings; \
+	  RUSTFLAGS="$(USER_FLAGS)" $(CARGO) clippy -q -p bulkhead-root -p bulkhead-usertests -p bulkhead-rt --release --target x86_64-unknown-none --target-dir target/user-prebuilt -- -D warnings; \
 	else echo "lint: kernel clippy skipped (no prebuilt x86_64-unknown-none target)"; fi
 
 check-build-std: $(RUNNER)
 	@BULKHEAD_TOOLCHAIN=build-std scripts/deps.sh
-	@BULKHEAD_TOOLCHAIN=build-std scripts/kernel-build.sh $(OUT)/bulkhead-build-std.elf test-suite
-	@scripts/mkiso.sh $(OUT)/bulkhead-build-std.elf $(OUT)/build-std.iso "loglevel=warn" grub >/dev/null
+	@BULKHEAD_TOOLCHAIN=build-std scripts/kernel-build.sh $(OUT)/build-std/bulkhead.elf test-suite
+	@BULKHEAD_TOOLCHAIN=build-std scripts/user-build.sh $(OUT)/build-std
+	@scripts/mkiso.sh $(OUT)/build-std/bulkhead.elf $(OUT)/build-std.iso "loglevel=warn" grub \
+	  $(OUT)/build-std/root.elf:root $(OUT)/build-std/usertests.elf:usertests >/dev/null
 	@$(RUNNER) test --iso $(OUT)/build-std.iso --timeout $(TIMEOUT) --log $(OUT)/build-std.log | tail -1
 
-gdb: $(OUT)/bulkhead.elf
-	@scripts/mkiso.sh $(OUT)/bulkhead.elf $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER)
+gdb: $(OUT)/bulkhead.elf $(USER_PROGRAMS)
+	@scripts/mkiso.sh $(OUT)/bulkhead.elf $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER) $(MODULES)
 	@echo "gdb: QEMU waits on :1234; in another terminal gdb attaches with the kernel's symbols"
 	@qemu-system-x86_64 -machine q35 -cpu max -m $(MEMORY) -serial stdio -display none -no-reboot \
 	  -device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom $(OUT)/bulkhead.iso -s -S & \

@@ -100,7 +100,8 @@ pub fn start(boot: &BootInfo, test_run: Option<TestRun>) -> Result<ThreadId, Sta
         Rights::READ | Rights::WRITE,
         &[],
     )?;
-    let info = root_info(boot, test_run);
+    let mut info = root_info(boot, test_run);
+    info.memory_pages = pages;
     // SAFETY: RootInfo is plain old data; viewing it as bytes is sound.
     let info_bytes = unsafe {
         core::slice::from_raw_parts(

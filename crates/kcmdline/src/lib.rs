@@ -124,12 +124,27 @@ pub fn parse(line: &str) -> (Options<'_>, Diagnostics<'_>) {
     (options, diagnostics)
 }
 
+/// Prefixes of options meant for user space (the root server reads the
+/// whole command line from its root info page); the kernel accepts them
+/// without checking.
+pub const USER_SPACE_PREFIXES: [&str; 2] = ["root.", "user."];
+
+/// True for `root.*` and `user.*` options.
+pub fn is_user_space_option(name: &str) -> bool {
+    USER_SPACE_PREFIXES
+        .iter()
+        .any(|p| name.starts_with(p) && name.len() > p.len())
+}
+
 /// Handles one word; `seen` is a bit set of the keys already set validly.
 fn parse_word<'a>(options: &mut Options<'a>, seen: &mut u32, word: &'a str) -> Option<Problem> {
     let (name, value) = match word.split_once('=') {
         Some((name, value)) => (name, Some(value)),
         None => (word, None),
     };
+    if is_user_space_option(name) {
+        return None;
+    }
     let Some(key) = Key::from_name(name) else {
         return Some(Problem::UnknownOption);
     };

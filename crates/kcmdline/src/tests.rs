@@ -329,3 +329,10 @@ fn never_panics_on_odd_input() {
         let _ = diagnostics.to_string();
     }
 }
+
+#[test]
+fn user_space_options_pass_through() {
+    let (_, diags) = parse("root.selftest=1 user.exit=1 root. rooted=1");
+    let words: Vec<&str> = diags.iter().map(|d| d.word).collect();
+    assert_eq!(words, ["root.", "rooted=1"]);
+}

@@ -68,7 +68,10 @@ pub fn user_flags(rights: Rights) -> Result<Flags, Error> {
 
 /// The page at user address `vaddr`, if it is a page-aligned user address.
 fn user_page(vaddr: u64) -> Result<Page<Size4KiB>, Error> {
-    if !vaddr.is_multiple_of(PAGE_SIZE) || !(USER_START..USER_END).contains(&vaddr) {
+    if !vaddr.is_multiple_of(PAGE_SIZE) {
+        return Err(Error::InvalidArgument);
+    }
+    if !(USER_START..USER_END).contains(&vaddr) {
         return Err(Error::BadAddress);
     }
     Page::from_start_address(VirtAddr::new(vaddr)).map_err(|_| Error::BadAddress)
@@ -301,7 +304,10 @@ pub fn map(
         .checked_mul(PAGE_SIZE)
         .and_then(|len| vaddr.checked_add(len))
         .ok_or(Error::BadAddress)?;
-    if !vaddr.is_multiple_of(PAGE_SIZE) || vaddr < USER_START || end > USER_END {
+    if !vaddr.is_multiple_of(PAGE_SIZE) {
+        return Err(Error::InvalidArgument);
+    }
+    if vaddr < USER_START || end > USER_END {
         return Err(Error::BadAddress);
     }
     with_space(k, space, |k, obj| {

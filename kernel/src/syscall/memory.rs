@@ -161,7 +161,10 @@ pub fn space_protect(caller: &mut Caller) -> Result<Results, Error> {
 fn transfer(caller: &mut Caller, write: bool) -> Result<Results, Error> {
     let (vaddr, buf, len) = (caller.arg(1), caller.arg(2), caller.arg(3));
     let user = USlice::<u8>::new(buf, len)?;
-    vaddr.checked_add(len).ok_or(Error::BadAddress)?;
+    let end = vaddr.checked_add(len).ok_or(Error::BadAddress)?;
+    if len > 0 && (vaddr < bulkhead_abi::USER_START || end > bulkhead_abi::USER_END) {
+        return Err(Error::BadAddress);
+    }
     let needed = if write { Rights::WRITE } else { Rights::READ };
     let target = locked(|k| space_arg(k, caller, needed))?;
     let mut bounce = [0u8; PAGE_SIZE as usize];

@@ -1,0 +1,185 @@
+//! The Bulkhead root server: the first user program.
+//!
+//! The kernel starts it with the root info page at `rdi` and the boot
+//! capabilities in `root_slots`. It sets up its console and a heap paid
+//! from a slice of its memory quota, prints a banner naming the boot
+//! modules, optionally runs its own checks (`root.selftest=1`), starts the
+//! `usertests` module as a child process holding only the capabilities it
+//! is given (see [`process`]), waits for it and reports how it ended.
+//!
+//! In a test run (the kernel's test build sets `RootInfo::test_run`, or
+//! `user.exit=1` is on the command line) it then prints one combined
+//! summary — the kernel's in-kernel tests, its own checks and the child's
+//! report page — and ends the emulator run with the verdict (QEMU exit
+//! status 33 for success, 35 for failure; Bochs is shut down).
+//!
+//! All unsafe code lives in `bulkhead-rt`.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod loader;
+mod process;
+mod selftest;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use bulkhead_rt::abi::root_info::RootInfo;
+use bulkhead_rt::abi::{root_slots, Error};
+use bulkhead_rt::boot::{root_cap, root_info};
+use bulkhead_rt::child::TestReport;
+use bulkhead_rt::report::Tally;
+use bulkhead_rt::sys::ThreadStatus;
+use bulkhead_rt::{cmdline, heap, println, sys};
+
+bulkhead_rt::entry!(main);
+
+/// Pages of the root quota set aside for the root server's own heap.
+const ROOT_HEAP_QUOTA_PAGES: u64 = 1024;
+/// Pages mapped when the heap starts (it grows on demand).
+const ROOT_HEAP_INITIAL_PAGES: u64 = 64;
+/// The boot module holding the user-land test suite.
+const USERTESTS_MODULE: &str = "usertests";
+
+fn main(argument: u64) -> i32 {
+    bulkhead_rt::init_console(root_cap(root_slots::CONSOLE));
+    let Some(info) = root_info(argument) else {
+        println!("root: no valid root info page at {argument:#x}");
+        return 1;
+    };
+    if let Err(error) = start_heap() {
+        println!("root: cannot start the heap: {error}");
+        return 1;
+    }
+    println!("{}", banner(&info));
+    let cmdline = info.cmdline();
+    let selftest = if cmdline::flag(cmdline, "root.selftest") {
+        selftest::run()
+    } else {
+        Tally::default()
+    };
+    let usertests = run_usertests(&info);
+    let total = combined(&info, &selftest, &usertests);
+    println!("root: combined results of the kernel, root and user-land suites:");
+    println!("{}", total.summary_line());
+    let success = total.all_passed();
+    if info.test_run != 0 || cmdline::flag(cmdline, "user.exit") {
+        let debug_exit = root_cap(root_slots::EXIT_PORTS);
+        bulkhead_rt::exit_emulator(debug_exit, root_cap(root_slots::BOCHS_PORT), success);
+    }
+    if success {
+        0
+    } else {
+        1
+    }
+}
+
+/// Splits the heap's quota off the root quota and maps the first pages.
+fn start_heap() -> Result<(), Error> {
+    let memory = root_cap(root_slots::MEMORY);
+    let heap_quota = sys::memory_split(memory, ROOT_HEAP_QUOTA_PAGES)?;
+    let space = root_cap(root_slots::SELF_SPACE);
+    heap::init(
+        heap_quota,
+        space,
+        heap::DEFAULT_HEAP_BASE,
+        ROOT_HEAP_INITIAL_PAGES,
+    )
+}
+
+/// `bulkhead-root: 30000 pages of memory; modules: usertests (81920 bytes)`.
+fn banner(info: &RootInfo) -> String {
+    let modules: Vec<String> = info
+        .modules()
+        .iter()
+        .map(|module| alloc::format!("{} ({} bytes)", module.name(), module.size))
+        .collect();
+    let list = if modules.is_empty() {
+        String::from("none")
+    } else {
+        modules.join(", ")
+    };
+    alloc::format!(
+        "bulkhead-root: {} pages of memory; modules: {}",
+        info.memory_pages,
+        list
+    )
+}
+
+/// How the test suite child went.
+struct UserRun {
+    /// It exited with code 0.
+    succeeded: bool,
+    /// The counts it left in its report page.
+    report: Option<TestReport>,
+}
+
+/// Starts the test suite module and waits for it.
+fn run_usertests(info: &RootInfo) -> UserRun {
+    let failed = UserRun {
+        succeeded: false,
+        report: None,
+    };
+    let Some(module) = info.modules().iter().find(|m| m.name() == USERTESTS_MODULE) else {
+        println!("root: no '{USERTESTS_MODULE}' module: nothing to run");
+        return failed;
+    };
+    let filter = cmdline::value(info.cmdline(), "test");
+    let child = match process::launch(module, filter) {
+        Ok(child) => child,
+        Err(failure) => {
+            println!("root: cannot start {USERTESTS_MODULE}: {failure}");
+            return failed;
+        }
+    };
+    println!(
+        "root: started {USERTESTS_MODULE} (entry {:#x})",
+        child.entry
+    );
+    UserRun {
+        succeeded: report_end(child.wait()),
+        report: child.report(),
+    }
+}
+
+/// Prints how the child ended; true for exit code 0.
+fn report_end(end: Result<ThreadStatus, Error>) -> bool {
+    match end {
+        Ok(ThreadStatus::Exited(code)) => {
+            println!("root: {USERTESTS_MODULE} exited with code {}", code as i64);
+            code == 0
+        }
+        Ok(ThreadStatus::Faulted { vector, address }) => {
+            println!("root: {USERTESTS_MODULE} faulted: vector {vector} at {address:#x}");
+            false
+        }
+        Ok(other) => {
+            println!("root: {USERTESTS_MODULE} ended in state {other:?}");
+            false
+        }
+        Err(error) => {
+            println!("root: waiting for {USERTESTS_MODULE} failed: {error}");
+            false
+        }
+    }
+}
+
+/// Kernel tests, root checks and user tests together. A child that did not
+/// succeed without reporting a failure (it crashed, or never started)
+/// counts as one more failure, so the verdict can never be a pass.
+fn combined(info: &RootInfo, selftest: &Tally, usertests: &UserRun) -> Tally {
+    let report = usertests.report.unwrap_or_default();
+    let mut total = Tally {
+        passed: (info.kernel_tests_passed + report.passed) as usize + selftest.passed,
+        failed: (info.kernel_tests_failed + report.failed) as usize + selftest.failed,
+        skipped: report.skipped as usize + selftest.skipped,
+    };
+    if !usertests.succeeded && report.failed == 0 {
+        total.failed += 1;
+    }
+    total
+}

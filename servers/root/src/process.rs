@@ -1,0 +1,169 @@
+//! Starting a child program with capabilities only.
+//!
+//! [`launch`] gives the child its own memory quota (split from the root
+//! quota), a new address space and capability table paid from that quota,
+//! loads the module's ELF image (mapped read-only into the root server
+//! for reading, see [`crate::loader`]), maps a stack, fills the table in
+//! the order of `child_slots` (own table, own space, own thread, memory,
+//! console, exit ports), writes a start info page holding those handles
+//! and the test filter, maps an empty report page after it, and starts the
+//! thread with `rdi` pointing at the start info page. The child can reach
+//! nothing it was not given.
+
+use bulkhead_rt::abi::root_info::ModuleInfo;
+use bulkhead_rt::abi::{root_slots, CapRef, Error, Rights, PAGE_SIZE};
+use bulkhead_rt::boot::root_cap;
+use bulkhead_rt::child::{
+    child_slots, StartInfo, TestReport, REPORT_ADDR, REPORT_SIZE, START_INFO_ADDR,
+};
+use bulkhead_rt::mem::ReadOnlyMapping;
+use bulkhead_rt::sys::{self, ThreadStatus};
+use bulkhead_rt::thread::DEFAULT_PRIORITY;
+
+use crate::loader::{self, at, LoadError, Target};
+
+/// Largest quota given to a child, in pages (32 MiB).
+pub const CHILD_QUOTA_PAGES: u64 = 8192;
+/// Smallest quota worth starting a child with.
+pub const MIN_CHILD_QUOTA_PAGES: u64 = 256;
+/// Where module images are mapped in the root server for reading.
+pub const MODULE_WINDOW: u64 = 0x0000_2000_0000_0000;
+/// Top of a child's stack (the stack grows down from here).
+pub const STACK_TOP: u64 = 0x0000_7fff_0000_0000;
+/// Stack size of a child's first thread, in pages (64 KiB).
+pub const STACK_PAGES: u64 = 16;
+/// Slots in a child's capability table.
+pub const CHILD_TABLE_SLOTS: u32 = 256;
+
+/// A started child program.
+pub struct Child {
+    pub thread: CapRef,
+    pub space: CapRef,
+    pub entry: u64,
+}
+
+impl Child {
+    /// Blocks until the child's first thread exits or faults.
+    pub fn wait(&self) -> Result<ThreadStatus, Error> {
+        match sys::thread_wait(self.thread)?.status() {
+            ThreadStatus::Faulted { .. } => Ok(sys::thread_info(self.thread)?.status()),
+            other => Ok(other),
+        }
+    }
+
+    /// The test counts the child left in its report page, if any.
+    pub fn report(&self) -> Option<TestReport> {
+        let mut bytes = [0u8; REPORT_SIZE];
+        sys::space_read(self.space, REPORT_ADDR, &mut bytes).ok()?;
+        TestReport::decode(&bytes)
+    }
+}
+
+/// Starts `module` as a child process (see the module docs).
+pub fn launch(module: &ModuleInfo, filter: Option<&str>) -> Result<Child, LoadError> {
+    let memory = sys::memory_split(root_cap(root_slots::MEMORY), child_quota_pages()?)
+        .map_err(at("split quota"))?;
+    let space = sys::space_create(memory).map_err(at("create space"))?;
+    let target = Target { memory, space };
+    let entry = load_module(module, &target)?;
+    map_stack(&target)?;
+    let table = fill_table(&target)?;
+    write_start_info(&target, &StartInfo::new(table.child_view, filter))?;
+    map_report_page(&target)?;
+    sys::thread_set_entry(table.thread, entry, STACK_TOP, START_INFO_ADDR)
+        .map_err(at("set entry"))?;
+    sys::thread_start(table.thread).map_err(at("start thread"))?;
+    Ok(Child {
+        thread: table.thread,
+        space,
+        entry,
+    })
+}
+
+/// How many pages the child gets: [`CHILD_QUOTA_PAGES`] or three quarters
+/// of what is left, whichever is smaller.
+fn child_quota_pages() -> Result<u64, LoadError> {
+    let info = sys::memory_info(root_cap(root_slots::MEMORY)).map_err(at("read quota"))?;
+    let pages = CHILD_QUOTA_PAGES.min(info.free() / 4 * 3);
+    if pages < MIN_CHILD_QUOTA_PAGES {
+        return Err(LoadError::Sys {
+            step: "size quota",
+            error: Error::QuotaExhausted,
+        });
+    }
+    Ok(pages)
+}
+
+/// Maps the module read-only into our space just long enough to load it.
+fn load_module(module: &ModuleInfo, target: &Target) -> Result<u64, LoadError> {
+    let frames = root_cap(module.slot);
+    let own_space = root_cap(root_slots::SELF_SPACE);
+    let size = usize::try_from(module.size).map_err(|_| LoadError::Sys {
+        step: "module size",
+        error: Error::InvalidArgument,
+    })?;
+    let image =
+        ReadOnlyMapping::new(own_space, frames, MODULE_WINDOW, size).map_err(at("map module"))?;
+    loader::load(image.bytes(), target)
+}
+
+/// Maps [`STACK_PAGES`] zeroed pages read-write just below [`STACK_TOP`].
+fn map_stack(target: &Target) -> Result<(), LoadError> {
+    let frames = sys::frames_alloc(target.memory, STACK_PAGES).map_err(at("allocate stack"))?;
+    let bottom = STACK_TOP - STACK_PAGES * PAGE_SIZE;
+    let rights = Rights::READ | Rights::WRITE;
+    sys::space_map(target.space, frames, 0, STACK_PAGES, bottom, rights).map_err(at("map stack"))
+}
+
+/// The child's filled capability table.
+struct FilledTable {
+    /// The handles as the child sees them, in `child_slots` order.
+    child_view: [CapRef; child_slots::COUNT],
+    /// The root server's handle of the child's thread.
+    thread: CapRef,
+}
+
+/// Creates the child's table and thread and copies the child's
+/// capabilities into the table in `child_slots` order.
+fn fill_table(target: &Target) -> Result<FilledTable, LoadError> {
+    let table = sys::table_create(target.memory, CHILD_TABLE_SLOTS).map_err(at("create table"))?;
+    let give = |cap: CapRef| sys::cap_copy(cap, Some(table), Rights::ALL);
+    let own_table = give(table).map_err(at("give table"))?;
+    let own_space = give(target.space).map_err(at("give space"))?;
+    let thread = sys::thread_create(target.memory, target.space, table, DEFAULT_PRIORITY)
+        .map_err(at("create thread"))?;
+    let own_thread = give(thread).map_err(at("give thread"))?;
+    let memory = give(target.memory).map_err(at("give memory"))?;
+    let console = give(root_cap(root_slots::CONSOLE)).map_err(at("give console"))?;
+    let exit_ports = give(root_cap(root_slots::EXIT_PORTS)).map_err(at("give exit ports"))?;
+    Ok(FilledTable {
+        child_view: [
+            own_table, own_space, own_thread, memory, console, exit_ports,
+        ],
+        thread,
+    })
+}
+
+/// Writes the start info page and maps it read-only at [`START_INFO_ADDR`].
+fn write_start_info(target: &Target, info: &StartInfo) -> Result<(), LoadError> {
+    let frames = sys::frames_alloc(target.memory, 1).map_err(at("allocate start info"))?;
+    let space = target.space;
+    sys::space_map(
+        space,
+        frames,
+        0,
+        1,
+        START_INFO_ADDR,
+        Rights::READ | Rights::WRITE,
+    )
+    .map_err(at("map start info"))?;
+    sys::space_write(space, START_INFO_ADDR, &info.encode()).map_err(at("write start info"))?;
+    sys::space_protect(space, START_INFO_ADDR, 1, Rights::READ).map_err(at("protect start info"))
+}
+
+/// Maps a zeroed read-write page at [`REPORT_ADDR`] for the child's report.
+fn map_report_page(target: &Target) -> Result<(), LoadError> {
+    let frames = sys::frames_alloc(target.memory, 1).map_err(at("allocate report page"))?;
+    let rights = Rights::READ | Rights::WRITE;
+    sys::space_map(target.space, frames, 0, 1, REPORT_ADDR, rights).map_err(at("map report page"))
+}

@@ -1,0 +1,43 @@
+//! Memory-quota calls: split a quota, ask how full it is, and allocate
+//! zeroed physical pages (Frames) charged to it.
+
+use bulkhead_abi::{CapRef, Error, Syscall};
+
+use crate::syscall;
+
+/// Size and use of a memory quota, in pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryInfo {
+    /// Pages the quota holds.
+    pub pages: u64,
+    /// Pages already charged to it.
+    pub used: u64,
+}
+
+impl MemoryInfo {
+    /// Pages still available.
+    pub fn free(&self) -> u64 {
+        self.pages.saturating_sub(self.used)
+    }
+}
+
+/// Moves `pages` pages of `memory` into a new quota.
+pub fn memory_split(memory: CapRef, pages: u64) -> Result<CapRef, Error> {
+    // SAFETY: no pointer arguments.
+    let [quota, _, _] = unsafe { syscall::syscall2(Syscall::MemorySplit, memory.0, pages) }?;
+    Ok(CapRef(quota))
+}
+
+/// How many pages `memory` holds and how many are used.
+pub fn memory_info(memory: CapRef) -> Result<MemoryInfo, Error> {
+    // SAFETY: no pointer arguments.
+    let [pages, used, _] = unsafe { syscall::syscall1(Syscall::MemoryInfo, memory.0) }?;
+    Ok(MemoryInfo { pages, used })
+}
+
+/// A Frames capability for `pages` zeroed pages charged to `memory`.
+pub fn frames_alloc(memory: CapRef, pages: u64) -> Result<CapRef, Error> {
+    // SAFETY: no pointer arguments.
+    let [frames, _, _] = unsafe { syscall::syscall2(Syscall::FramesAlloc, memory.0, pages) }?;
+    Ok(CapRef(frames))
+}

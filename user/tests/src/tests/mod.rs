@@ -1,0 +1,26 @@
+//! The suite, grouped by what it checks: [`space`] (address spaces and
+//! faults), [`caps`] (capability rights, deletion, revocation), [`pointers`]
+//! (bad user pointers and arguments), [`quota`] (memory accounting) and
+//! [`threads`] (scheduling, SSE state, isolation of faults).
+
+mod caps;
+mod pointers;
+mod quota;
+mod space;
+mod threads;
+
+use alloc::vec::Vec;
+
+use bulkhead_rt::Test;
+
+/// Every test, in running order.
+pub fn all() -> Vec<Test> {
+    [
+        space::TESTS,
+        caps::TESTS,
+        pointers::TESTS,
+        quota::TESTS,
+        threads::TESTS,
+    ]
+    .concat()
+}
