@@ -11,7 +11,8 @@ pub enum Error {
     NoSuchCall = 1,
     /// The capability index is out of range or its slot is empty.
     InvalidCap = 2,
-    /// The capability's slot was emptied and reused since the handle was made.
+    /// The capability's slot was emptied (and perhaps reused) since the
+    /// handle was made: its generation no longer matches.
     StaleCap = 3,
     /// The capability names an object of another type.
     WrongType = 4,

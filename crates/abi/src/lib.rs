@@ -15,7 +15,8 @@
 //!
 //! A capability is named by a [`CapRef`]: a slot index in the caller's
 //! capability table plus that slot's generation, so a handle kept after its
-//! slot was emptied and reused is rejected ([`Error::StaleCap`]).
+//! slot was emptied is rejected ([`Error::StaleCap`]), even if the slot
+//! holds a new capability by now.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -141,7 +142,8 @@ pub enum ThreadState {
     Blocked = 2,
     /// Suspended by a capability holder.
     Suspended = 3,
-    /// Exited with a code.
+    /// Exited with a code (`u64::MAX` if its last capability was deleted
+    /// while it ran).
     Exited = 4,
     /// Stopped by a fault.
     Faulted = 5,
@@ -174,7 +176,8 @@ pub mod root_slots {
     pub const EXIT_PORTS: u32 = 5;
     /// I/O port 0x8900: Bochs' shutdown port.
     pub const BOCHS_PORT: u32 = 6;
-    /// First boot module (read-only Frames); the modules follow in order.
+    /// First boot module: Frames with READ, COPY and GRANT (never WRITE or
+    /// EXECUTE); the modules follow in order.
     pub const FIRST_MODULE: u32 = 8;
 }
 

@@ -18,8 +18,9 @@ pub const MODULE_NAME_LEN: usize = 32;
 /// Longest command line kept.
 pub const CMDLINE_LEN: usize = 512;
 
-/// One boot module, available to the root server as a read-only Frames
-/// capability in slot `slot`.
+/// One boot module, available to the root server as a Frames capability
+/// in slot `slot` with READ, COPY and GRANT (it can never be mapped
+/// writable or executable from that capability).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ModuleInfo {

@@ -23,7 +23,8 @@ pub enum Syscall {
     CapMint = 12,
     /// a0 cap: empties its slot; copies derived from it survive.
     CapDelete = 13,
-    /// a0 cap: deletes every capability derived from it, in any table.
+    /// a0 cap: deletes every capability derived from it, in any table →
+    /// r0 how many were deleted.
     CapRevoke = 14,
 
     /// a0 memory cap, a1 pages → r0 a new memory cap holding that many
@@ -44,7 +45,7 @@ pub enum Syscall {
     /// a0 space, a1 user address, a2 page count, a3 new rights.
     SpaceProtect = 33,
     /// a0 space, a1 its user address, a2 own buffer, a3 length: read
-    /// another address space's memory (needs READ).
+    /// another address space's memory (needs READ) → r0 bytes copied.
     SpaceRead = 34,
     /// As `SpaceRead`, writing (needs WRITE).
     SpaceWrite = 35,
@@ -64,7 +65,8 @@ pub enum Syscall {
     ThreadResume = 54,
     /// a0 exit code: ends the calling thread.
     ThreadExit = 55,
-    /// a0 thread: blocks until it exits or faults → r0 state, r1 code.
+    /// a0 thread: blocks until it exits or faults → r0 state, r1 exit
+    /// code (u64::MAX if it was killed) or fault vector, r2 fault address.
     ThreadWait = 56,
     /// a0 thread, a1 priority.
     ThreadSetPriority = 57,

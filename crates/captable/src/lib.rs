@@ -55,8 +55,9 @@ pub const MAX_TABLES: u32 = 1 << 20;
 /// A capability: an object reference, what may be done with it, and a badge.
 ///
 /// `O` is the kernel's object reference type (an index, a pointer wrapper,
-/// ...). The badge is an opaque word the holder cannot see or change but the
-/// object's server receives with each invocation; `0` means unbadged.
+/// ...). The badge is a word the holder can read (`CapInfo`) but not change;
+/// the object's server will receive it with each invocation, so it tells
+/// clients apart. `0` means unbadged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Capability<O> {
     /// The kernel object this capability names.

@@ -3,10 +3,9 @@
 //! It starts on a 1 MiB static arena so the frame allocator (whose free
 //! lists live on the heap) can start; once frames exist it is given one
 //! contiguous run sized to the machine (1/32 of RAM, between 1 and 32 MiB).
-//! The heap does not grow after that: it holds kernel bookkeeping only, and
-//! kernel objects made on behalf of user programs come from frames charged
-//! to their quota. Code that can handle exhaustion uses fallible APIs
-//! (`Vec::try_reserve`); an infallible allocation that fails panics.
+//! After that it grows in steps, outside any allocation, when free heap runs
+//! low ([`ensure_headroom`]). Code that can handle exhaustion uses fallible
+//! APIs (`Vec::try_reserve`); an infallible allocation that fails panics.
 
 use super::{frames, PAGE_SIZE};
 use buddy_system_allocator::LockedHeap;
@@ -45,6 +44,35 @@ pub fn grow_from_frames(total_frames: u64) {
             };
         }
         Err(_) => log::warn!("heap: no {count} contiguous frames; staying on the boot arena"),
+    }
+}
+
+/// Free heap below which [`ensure_headroom`] grows the heap.
+const HEADROOM: usize = 1 << 20;
+/// Pages added per growth step.
+const GROWTH_PAGES: usize = 512;
+
+/// Grows the heap from free frames when less than [`HEADROOM`] is left.
+///
+/// Called where no heap lock is held (at the end of every system call),
+/// never from inside an allocation: the frame allocator itself allocates
+/// from the heap, so growing inside `alloc` could deadlock. One system call
+/// allocates far less than the headroom (map calls are bounded), and every
+/// heap-backed record a user causes is charged to its memory quota, which
+/// is smaller than free memory, so quotas run out before the heap does.
+pub fn ensure_headroom() {
+    let (used, total) = stats();
+    if total - used >= HEADROOM {
+        return;
+    }
+    if let Ok(phys) = frames::alloc_contiguous(GROWTH_PAGES) {
+        let start = super::phys_to_virt(phys) as usize;
+        // SAFETY: the run was just allocated for the heap and is mapped
+        // through the window; it is never freed.
+        unsafe {
+            HEAP.lock()
+                .add_to_heap(start, start + GROWTH_PAGES * PAGE_SIZE as usize)
+        };
     }
 }
 

@@ -229,6 +229,37 @@ pub struct SpaceObject {
     /// reference on those Frames) and the most rights the Frames
     /// capability allowed, which `protect` may not exceed.
     mappings: BTreeMap<u64, (ObjRef, Rights)>,
+    /// Quota pages charged for the kernel heap the mapping records use
+    /// (one page per [`MAPPINGS_PER_PAGE`] mappings).
+    bookkeeping_pages: u64,
+}
+
+/// Mapping records paid for by one quota page.
+pub const MAPPINGS_PER_PAGE: u64 = 64;
+/// Most pages one map call may map (bounds the work done with the lock held).
+pub const MAX_MAP_PAGES: u64 = 4096;
+
+/// Charges the quota for the records `extra` more mappings will need.
+fn charge_bookkeeping(k: &mut Kernel, obj: &mut SpaceObject, extra: u64) -> Result<(), Error> {
+    let needed = (obj.mappings.len() as u64 + extra).div_ceil(MAPPINGS_PER_PAGE);
+    if needed > obj.bookkeeping_pages {
+        if let Some(q) = obj.quota {
+            memory::charge(k, q, needed - obj.bookkeeping_pages)?;
+        }
+        obj.bookkeeping_pages = needed;
+    }
+    Ok(())
+}
+
+/// Returns what the current mappings no longer need.
+fn uncharge_bookkeeping(k: &mut Kernel, obj: &mut SpaceObject) {
+    let needed = (obj.mappings.len() as u64).div_ceil(MAPPINGS_PER_PAGE);
+    if needed < obj.bookkeeping_pages {
+        if let Some(q) = obj.quota {
+            memory::uncharge(k, q, obj.bookkeeping_pages - needed);
+        }
+        obj.bookkeeping_pages = needed;
+    }
 }
 
 /// Takes a zeroed frame for a page table, charging `quota` one page.
@@ -252,6 +283,7 @@ pub fn create(k: &mut Kernel, quota: Option<ObjRef>) -> Result<ObjRef, Error> {
             space,
             quota,
             mappings: BTreeMap::new(),
+            bookkeeping_pages: 0,
         }),
         None,
     );
@@ -296,6 +328,9 @@ pub fn map(
     rights: Rights,
 ) -> Result<(), Error> {
     user_flags(rights)?;
+    if count > MAX_MAP_PAGES {
+        return Err(Error::InvalidArgument);
+    }
     if !frames_rights.contains(rights) {
         return Err(Error::NoRights);
     }
@@ -311,9 +346,10 @@ pub fn map(
         return Err(Error::BadAddress);
     }
     with_space(k, space, |k, obj| {
-        if (0..count).any(|i| obj.mappings.contains_key(&(vaddr + i * PAGE_SIZE))) {
+        if obj.mappings.range(vaddr..end).next().is_some() {
             return Err(Error::AlreadyMapped);
         }
+        charge_bookkeeping(k, obj, count)?;
         let quota = obj.quota;
         for (i, phys) in pages.iter().enumerate() {
             let page = vaddr + i as u64 * PAGE_SIZE;
@@ -354,18 +390,23 @@ fn frame_pages(
 }
 
 /// Unmaps whatever is mapped in `count` pages from `vaddr`, releasing the
-/// Frames references. Returns how many pages were mapped.
+/// Frames references. Returns how many pages were mapped. Walks only the
+/// existing mappings, so a huge `count` costs nothing extra.
 fn unmap_range(k: &mut Kernel, obj: &mut SpaceObject, vaddr: u64, count: u64) -> u64 {
-    let mut unmapped = 0;
-    for i in 0..count {
-        let page = vaddr + i * PAGE_SIZE;
-        if let Some((frames_ref, _)) = obj.mappings.remove(&page) {
-            let _ = obj.space.unmap(page);
+    let end = vaddr.saturating_add(count.saturating_mul(PAGE_SIZE));
+    let pages: alloc::vec::Vec<u64> = obj
+        .mappings
+        .range(vaddr..end)
+        .map(|(page, _)| *page)
+        .collect();
+    for page in &pages {
+        if let Some((frames_ref, _)) = obj.mappings.remove(page) {
+            let _ = obj.space.unmap(*page);
             k.release(frames_ref);
-            unmapped += 1;
         }
     }
-    unmapped
+    uncharge_bookkeeping(k, obj);
+    pages.len() as u64
 }
 
 /// Unmaps `count` pages from `vaddr`; `NotMapped` if none was mapped.
@@ -395,6 +436,10 @@ pub fn protect(
         return Err(Error::InvalidArgument);
     }
     with_space(k, space, |_, obj| {
+        let end = vaddr.saturating_add(count.saturating_mul(PAGE_SIZE));
+        if obj.mappings.range(vaddr..end).count() as u64 != count {
+            return Err(Error::NotMapped);
+        }
         for i in 0..count {
             match obj.mappings.get(&(vaddr + i * PAGE_SIZE)) {
                 None => return Err(Error::NotMapped),
@@ -415,9 +460,13 @@ pub fn destroy(k: &mut Kernel, obj: SpaceObject) {
         space,
         quota,
         mappings,
+        bookkeeping_pages,
     } = obj;
     for (_, (frames_ref, _)) in mappings {
         k.release(frames_ref);
+    }
+    if let Some(q) = quota {
+        memory::uncharge(k, q, bookkeeping_pages);
     }
     space.destroy(&mut |phys| {
         // SAFETY: a page-table frame of a space no thread runs on any more.

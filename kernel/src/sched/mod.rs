@@ -123,6 +123,13 @@ impl Scheduler {
     fn make_ready(&mut self, id: ThreadId) {
         let current_priority = self.thread(self.current).map_or(0, |t| t.priority);
         if let Some(t) = self.thread(id) {
+            if t.suspended_from_blocked {
+                // Suspended while it waited: the wait is over, but it stays
+                // stopped until resumed.
+                t.suspended_from_blocked = false;
+                t.state = State::Suspended;
+                return;
+            }
             t.state = State::Ready;
             let outranks = t.priority > current_priority;
             self.enqueue(id);
@@ -435,9 +442,9 @@ pub fn wait(id: ThreadId) -> Option<Ending> {
     }
 }
 
-/// Stops a thread until [`resume`]. A blocked thread stays blocked (and
-/// will be suspended when woken is not modelled: it is marked and resumes
-/// into its wait). Returns the state it had.
+/// Stops a thread until [`resume`]. A blocked thread stays blocked and,
+/// if it is woken before it is resumed, becomes suspended instead of
+/// ready. Returns the state it had.
 pub fn suspend(id: ThreadId) -> Option<State> {
     let me_suspended = with_sched(|s| {
         let me = s.current;
@@ -464,7 +471,11 @@ pub fn resume(id: ThreadId) -> Option<State> {
     with_sched(|s| {
         let t = s.thread(id)?;
         let old = t.state;
-        t.suspended_from_blocked = false;
+        if t.suspended_from_blocked {
+            // Suspended while blocked and not yet woken: simply un-suspend.
+            t.suspended_from_blocked = false;
+            return Some(State::Suspended);
+        }
         if old == State::Suspended {
             s.make_ready(id);
         }

@@ -78,7 +78,8 @@ fn port_access(caller: &Caller, rights: Rights) -> Result<(u16, u64), Error> {
             return Err(Error::WrongType);
         };
         let end = u64::from(*first) + u64::from(*count);
-        if port < u64::from(*first) || port + width > end {
+        let last = port.checked_add(width).ok_or(Error::PortOutOfRange)?;
+        if port < u64::from(*first) || last > end {
             return Err(Error::PortOutOfRange);
         }
         Ok((port as u16, width))

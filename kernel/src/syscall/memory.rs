@@ -6,8 +6,9 @@ use crate::object::{memory, space, Kernel, ObjRef, Object};
 use crate::usercopy::{copy_from_user, copy_to_user, USlice};
 use bulkhead_abi::{Error, ObjectType, Rights, PAGE_SIZE};
 
-/// Most pages one FramesAlloc or MemorySplit may ask for (4 GiB).
-const MAX_PAGES: u64 = 1 << 20;
+/// Most pages one FramesAlloc or MemorySplit may ask for (256 MiB; the
+/// page list of a Frames object lives on the kernel heap).
+const MAX_PAGES: u64 = 1 << 16;
 /// Bytes of kernel memory charged per capability-table slot.
 const SLOT_BYTES: u64 = 64;
 

@@ -5,7 +5,9 @@
 //! [`dispatch`], which decodes the number and calls a handler of the form
 //! `fn(&mut Caller) -> Result<Results, Error>`. A handler first checks
 //! everything (capabilities, rights, ranges) without side effects, then
-//! performs the operation. `Ok(results)` puts 0 in `rax` and the results in
+//! performs the operation; the exceptions are the copying calls
+//! (`ConsoleWrite`, `SpaceRead`, `SpaceWrite`), which work a chunk at a
+//! time and can fail part-way on a user page that is not mapped. `Ok(results)` puts 0 in `rax` and the results in
 //! `rdi, rsi, rdx`; `Err(e)` puts the error code in `rax`. Nothing a user
 //! passes can make a handler panic: bad input is an error code, and user
 //! pointers are only touched through `usercopy`.
@@ -23,6 +25,13 @@ use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::object::{Kernel, ObjRef, ThreadContext, KERNEL};
 use crate::sched::{self, ThreadId};
 use bulkhead_abi::{CapRef, Error, ObjectType, Rights, Syscall};
+
+const GENERAL_PROTECTION: u8 = 13;
+
+/// True if `addr` is canonical (bits 63..47 all equal).
+fn is_canonical(addr: u64) -> bool {
+    ((addr << 16) as i64 >> 16) as u64 == addr
+}
 
 /// Up to three result registers.
 pub type Results = [u64; 3];
@@ -140,6 +149,22 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
             frame.rdx = r2;
         }
         Err(e) => frame.rax = e as u64,
+    }
+    crate::mm::heap::ensure_headroom();
+    if !is_canonical(frame.rip) {
+        // A `syscall` in the last bytes of the user half leaves a
+        // non-canonical return address, which neither SYSRET nor IRETQ may
+        // be given: stop the thread as if it had faulted there.
+        crate::println!(
+            "fault: thread {} returns to non-canonical {:#x}; stopped",
+            sched::current(),
+            frame.rip
+        );
+        sched::end_current(sched::Ending::Faulted {
+            vector: GENERAL_PROTECTION,
+            address: 0,
+            rip: frame.rip,
+        });
     }
     sched::preempt_point();
 }

@@ -21,7 +21,7 @@
 //!     rax .. r15                   rsp points at r15 = &TrapFrame
 //! ```
 //!
-//! `syscall_dispatch(&mut TrapFrame)` then runs with interrupts off. The way
+//! `crate::syscall::dispatch(&mut TrapFrame)` then runs with interrupts off. The way
 //! out is [`return_to_user`]: SYSRET when the saved state allows it (CS and
 //! SS are the user selectors and RIP is canonical, since SYSRET with a
 //! non-canonical RCX faults in ring 0 on Intel CPUs), IRETQ otherwise. New

@@ -11,7 +11,8 @@ use bulkhead_rt::mem::SharedMapping;
 use bulkhead_rt::sys::{self, probe, PortWidth};
 use bulkhead_rt::{check_eq, check_err, check_ok, Test};
 
-use crate::fixture::{console, exit_ports, memory, own_space, Quota};
+use crate::fixture::{console, exit_ports, fill_page, memory, own_space, Quota, Sandbox};
+use bulkhead_rt::sys::ThreadStatus;
 
 pub const TESTS: &[Test] = &[
     Test {
@@ -42,7 +43,41 @@ pub const TESTS: &[Test] = &[
         name: "pointers::unknown_call_refused",
         run: unknown_call_refused,
     },
+    Test {
+        name: "pointers::syscall_at_top_of_user_space_stops_thread",
+        run: syscall_at_top_of_user_space_stops_thread,
+    },
 ];
+
+/// A `syscall` in the last two bytes of the user half returns to a
+/// non-canonical address, which the kernel must not hand to SYSRET or
+/// IRETQ: the thread is stopped with a #GP report, the kernel carries on.
+fn syscall_at_top_of_user_space_stops_thread() -> Result<(), String> {
+    const TOP_PAGE: u64 = USER_END - PAGE_SIZE;
+    const GENERAL_PROTECTION: u64 = 13;
+    let sandbox = check_ok!(Sandbox::new(Rights::READ | Rights::WRITE));
+    let frames = check_ok!(sys::frames_alloc(sandbox.quota.0, 1));
+    let mut code = alloc::vec![0xcc; PAGE_SIZE as usize];
+    code[PAGE_SIZE as usize - 2..].copy_from_slice(&[0x0f, 0x05]); // syscall (rax = 0: Null)
+    check_ok!(fill_page(
+        sandbox.space,
+        frames,
+        0,
+        TOP_PAGE,
+        &code,
+        Rights::READ | Rights::EXECUTE
+    ));
+    let end = check_ok!(sandbox.run(USER_END - 2, 0));
+    check_eq!(
+        end,
+        ThreadStatus::Faulted {
+            vector: GENERAL_PROTECTION,
+            address: 0
+        }
+    );
+    check_ok!(sys::null());
+    Ok(())
+}
 
 /// Addresses no user buffer may name.
 const KERNEL_ADDRESSES: [u64; 3] = [0xffff_8000_0000_0000, 0xffff_ffff_8020_0000, u64::MAX - 15];
@@ -178,6 +213,12 @@ fn ports_checked() -> Result<(), String> {
     check_err!(
         probe::port_write_raw(ports, 1 << 16, 1, 0),
         Error::PortOutOfRange | Error::InvalidArgument
+    );
+    // A port number so large that port + width wraps must not pass the
+    // range check.
+    check_err!(
+        probe::port_write_raw(ports, u64::MAX - 1, 4, 0),
+        Error::PortOutOfRange
     );
     check_err!(
         sys::port_write(console(), 0xf4, PortWidth::Byte, 0),
