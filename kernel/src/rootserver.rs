@@ -90,15 +90,17 @@ pub fn start(boot: &BootInfo, test_run: Option<TestRun>) -> Result<ThreadId, Sta
         None,
     );
     let space = space::create(k, Some(quota))?;
-    load_segments(k, &elf, space, quota)?;
+    let to = Target { space, quota };
+    load_segments(k, &elf, to)?;
+    let stack_bottom = STACK_TOP - STACK_PAGES * PAGE_SIZE;
     map_new(
         k,
-        space,
-        quota,
-        STACK_TOP - STACK_PAGES * PAGE_SIZE,
+        to,
+        stack_bottom,
         STACK_PAGES,
         Rights::READ | Rights::WRITE,
         &[],
+        0,
     )?;
     let mut info = root_info(boot, test_run);
     info.memory_pages = pages;
@@ -109,7 +111,7 @@ pub fn start(boot: &BootInfo, test_run: Option<TestRun>) -> Result<ThreadId, Sta
             core::mem::size_of::<RootInfo>(),
         )
     };
-    map_new(k, space, quota, ROOT_INFO_ADDR, 1, Rights::READ, info_bytes)?;
+    map_new(k, to, ROOT_INFO_ADDR, 1, Rights::READ, info_bytes, 0)?;
     let table = k
         .caps
         .create_table(ROOT_TABLE_SLOTS)
@@ -141,13 +143,8 @@ pub fn start(boot: &BootInfo, test_run: Option<TestRun>) -> Result<ThreadId, Sta
     Ok(id)
 }
 
-/// Loads every PT_LOAD segment of `elf` into fresh frames in `space`.
-fn load_segments(
-    k: &mut Kernel,
-    elf: &ElfFile,
-    space: ObjRef,
-    quota: ObjRef,
-) -> Result<(), StartError> {
+/// Loads every PT_LOAD segment of `elf` into fresh frames in the target.
+fn load_segments(k: &mut Kernel, elf: &ElfFile, to: Target) -> Result<(), StartError> {
     for segment in elf.load_segments() {
         let segment = segment.map_err(StartError::BadElf)?;
         let range = segment.vaddr_range();
@@ -165,45 +162,31 @@ fn load_segments(
         let first = range.start & !(PAGE_SIZE - 1);
         let pages = (range.end - first).div_ceil(PAGE_SIZE);
         let offset = range.start - first;
-        map_new_at_offset(
-            k,
-            space,
-            quota,
-            first,
-            pages,
-            rights,
-            segment.file_bytes(),
-            offset,
-        )?;
+        map_new(k, to, first, pages, rights, segment.file_bytes(), offset)?;
     }
     Ok(())
 }
 
-fn map_new(
-    k: &mut Kernel,
+/// Where new pages go: an address space and the quota that pays for them.
+#[derive(Clone, Copy)]
+struct Target {
     space: ObjRef,
     quota: ObjRef,
-    vaddr: u64,
-    pages: u64,
-    rights: Rights,
-    bytes: &[u8],
-) -> Result<(), Error> {
-    map_new_at_offset(k, space, quota, vaddr, pages, rights, bytes, 0)
 }
 
-/// Allocates `pages` frames charged to `quota`, copies `bytes` into them at
-/// `offset`, and maps them at `vaddr` with `rights`.
-#[allow(clippy::too_many_arguments)]
-fn map_new_at_offset(
+/// Allocates `pages` frames charged to the target's quota, copies `bytes`
+/// into them starting `offset` bytes in, and maps them at `vaddr` with
+/// `rights`.
+fn map_new(
     k: &mut Kernel,
-    space: ObjRef,
-    quota: ObjRef,
+    to: Target,
     vaddr: u64,
     pages: u64,
     rights: Rights,
     bytes: &[u8],
     offset: u64,
 ) -> Result<(), Error> {
+    let Target { space, quota } = to;
     crate::object::memory::charge(k, quota, pages)?;
     let frames =
         Frames::alloc(pages).inspect_err(|_| crate::object::memory::uncharge(k, quota, pages))?;

@@ -84,11 +84,14 @@ pub enum Syscall {
     PortRead = 70,
     /// a0 port cap, a1 port, a2 width, a3 value.
     PortWrite = 71,
+
+    /// a0 thread, a1 GS base (the user's; the kernel keeps its own GS).
+    ThreadSetGsBase = 80,
 }
 
 impl Syscall {
     /// Every call, for decoding and for the documentation check.
-    pub const ALL: [Syscall; 32] = [
+    pub const ALL: [Syscall; 33] = [
         Syscall::Null,
         Syscall::Yield,
         Syscall::Sleep,
@@ -121,6 +124,7 @@ impl Syscall {
         Syscall::ConsoleRead,
         Syscall::PortRead,
         Syscall::PortWrite,
+        Syscall::ThreadSetGsBase,
     ];
 
     /// Decodes `rax`.

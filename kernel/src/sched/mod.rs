@@ -27,7 +27,7 @@ use spin::Mutex;
 pub use thread::{Ending, State, Thread, ThreadId, MAX_PRIORITY};
 use x86_64::instructions::interrupts;
 use x86_64::registers::control::{Cr3, Cr3Flags};
-use x86_64::registers::model_specific::FsBase;
+use x86_64::registers::model_specific::{FsBase, KernelGsBase};
 use x86_64::structures::paging::PhysFrame;
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -164,6 +164,7 @@ fn new_thread(
         cr3,
         user,
         fs_base: 0,
+        gs_base: 0,
         slice_left: SLICE_TICKS,
         waiters: Vec::new(),
         suspended_from_blocked: false,
@@ -189,6 +190,7 @@ pub fn init(boot_stack: stack::KernelStack) {
         cr3: kernel_cr3(),
         user: false,
         fs_base: 0,
+        gs_base: 0,
         slice_left: SLICE_TICKS,
         waiters: Vec::new(),
         suspended_from_blocked: false,
@@ -326,6 +328,7 @@ fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mu
             // SAFETY: the area belongs to `prev`, whose state is in the CPU.
             unsafe { context::fpu_save(p.fpu.as_ptr()) };
             p.fs_base = FsBase::read().as_u64();
+            p.gs_base = KernelGsBase::read().as_u64();
             &mut p.saved_rsp
         }
         None => core::ptr::null_mut(),
@@ -336,6 +339,7 @@ fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mu
     // SAFETY: the area holds `next`'s saved (or initial) state.
     unsafe { context::fpu_restore(n.fpu.as_ptr()) };
     FsBase::write(VirtAddr::new(n.fs_base));
+    KernelGsBase::write(VirtAddr::new(n.gs_base));
     percpu::set_kernel_stack_top(n.kstack.top);
     gdt::set_kernel_stack(n.kstack.top);
     if Cr3::read().0.start_address().as_u64() != n.cr3 {

@@ -111,6 +111,9 @@ pub struct Thread {
     /// True if the thread runs user code (its stack top holds a `TrapFrame`).
     pub user: bool,
     pub fs_base: u64,
+    /// The user's GS base (in `IA32_KERNEL_GS_BASE` while the thread runs,
+    /// since the kernel's own GS base is live in the kernel).
+    pub gs_base: u64,
     /// Ticks left in the current time slice.
     pub slice_left: u32,
     /// Threads blocked in `wait` on this one.

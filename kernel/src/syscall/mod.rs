@@ -125,6 +125,7 @@ fn handler(call: Syscall) -> Handler {
         Syscall::ThreadSetPriority => thread::set_priority,
         Syscall::ThreadInfo => thread::info,
         Syscall::ThreadSetFsBase => thread::set_fs_base,
+        Syscall::ThreadSetGsBase => thread::set_gs_base,
         Syscall::ConsoleWrite => device::console_write,
         Syscall::ConsoleRead => device::console_read,
         Syscall::PortRead => device::port_read,

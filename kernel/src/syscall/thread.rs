@@ -186,6 +186,18 @@ pub fn info(caller: &mut Caller) -> Result<Results, Error> {
     Ok(describe(state))
 }
 
+/// `ThreadSetGsBase(thread, base)`. While the thread is in the kernel its
+/// user GS base sits in `IA32_KERNEL_GS_BASE` (swapgs swapped it there).
+pub fn set_gs_base(caller: &mut Caller) -> Result<Results, Error> {
+    let base = user_address(caller.arg(1))?;
+    let id = thread_arg(caller, Rights::WRITE)?;
+    sched::with_thread(id, |t| t.gs_base = base).ok_or(Error::InvalidCap)?;
+    if id == caller.thread {
+        x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::new(base));
+    }
+    Ok([0; 3])
+}
+
 /// `ThreadSetFsBase(thread, base)`.
 pub fn set_fs_base(caller: &mut Caller) -> Result<Results, Error> {
     let base = user_address(caller.arg(1))?;

@@ -17,20 +17,12 @@
 
 use bulkhead_abi::CapRef;
 
-/// Slots of a child's capability table.
+/// Slots of a child's capability table: the first six slots of the root
+/// server's own table, in the same order and meaning.
 pub mod child_slots {
-    /// The child's own capability table.
-    pub const SELF_TABLE: u32 = 0;
-    /// The child's own address space (all rights: it maps its heap).
-    pub const SELF_SPACE: u32 = 1;
-    /// The child's first thread.
-    pub const SELF_THREAD: u32 = 2;
-    /// The child's memory quota.
-    pub const MEMORY: u32 = 3;
-    /// The console.
-    pub const CONSOLE: u32 = 4;
-    /// The exit I/O ports (`isa-debug-exit`, Bochs shutdown).
-    pub const EXIT_PORTS: u32 = 5;
+    pub use bulkhead_abi::root_slots::{
+        CONSOLE, EXIT_PORTS, MEMORY, SELF_SPACE, SELF_TABLE, SELF_THREAD,
+    };
     /// Number of slots in the convention.
     pub const COUNT: usize = 6;
 }

@@ -24,7 +24,8 @@ pub use memory::{frames_alloc, memory_info, memory_split, MemoryInfo};
 pub use space::{space_create, space_map, space_protect, space_read, space_unmap, space_write};
 pub use thread::{
     thread_create, thread_exit, thread_info, thread_resume, thread_set_entry, thread_set_fs_base,
-    thread_set_priority, thread_start, thread_suspend, thread_wait, ThreadInfo, ThreadStatus,
+    thread_set_gs_base, thread_set_priority, thread_start, thread_suspend, thread_wait, ThreadInfo,
+    ThreadStatus,
 };
 
 use core::time::Duration;

@@ -132,6 +132,12 @@ pub fn thread_set_fs_base(thread: CapRef, base: u64) -> Result<(), Error> {
     unsafe { syscall::syscall2(Syscall::ThreadSetFsBase, thread.0, base) }.map(drop)
 }
 
+/// Sets `thread`'s user GS base.
+pub fn thread_set_gs_base(thread: CapRef, base: u64) -> Result<(), Error> {
+    // SAFETY: as for `thread_set_fs_base`.
+    unsafe { syscall::syscall2(Syscall::ThreadSetGsBase, thread.0, base) }.map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

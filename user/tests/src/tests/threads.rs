@@ -15,7 +15,11 @@ use bulkhead_rt::sys::{self, ThreadStatus};
 use bulkhead_rt::thread::{spawn, JoinHandle};
 use bulkhead_rt::{check, check_eq, check_err, check_ok, Test};
 
-use crate::fixture::{own_thread_spec, page_fault_at, Sandbox, DATA_ADDR, STORE_ENTRY};
+use crate::fixture::{
+    fill_page, own_thread_spec, page_fault_at, Sandbox, DATA_ADDR, PRIORITY, STACK_ADDR,
+    STORE_ENTRY,
+};
+use bulkhead_rt::abi::{Syscall, PAGE_SIZE};
 
 pub const TESTS: &[Test] = &[
     Test {
@@ -45,6 +49,10 @@ pub const TESTS: &[Test] = &[
     Test {
         name: "threads::bad_arguments_refused",
         run: bad_arguments_refused,
+    },
+    Test {
+        name: "threads::fs_and_gs_bases_are_per_thread",
+        run: fs_and_gs_bases_are_per_thread,
     },
 ];
 
@@ -215,5 +223,57 @@ fn bad_arguments_refused() -> Result<(), String> {
         Error::BadAddress | Error::InvalidArgument
     );
     check_eq!(check_ok!(handle.join()), ThreadStatus::Exited(0));
+    Ok(())
+}
+
+/// A thread reads `fs:[0]` and `gs:[0]` and exits with their sum: the FS
+/// and GS bases set for it (and not the kernel's GS) are what it sees.
+fn fs_and_gs_bases_are_per_thread() -> Result<(), String> {
+    const CODE: u64 = 0x0400_0000;
+    let sandbox = check_ok!(Sandbox::new(Rights::READ | Rights::WRITE));
+    let frames = check_ok!(sys::frames_alloc(sandbox.quota.0, 1));
+    let mut code = alloc::vec![0x64, 0x8b, 0x04, 0x25, 0, 0, 0, 0]; // mov eax, fs:[0]
+    code.extend([0x89, 0xc7]); // mov edi, eax
+    code.extend([0x65, 0x8b, 0x04, 0x25, 0, 0, 0, 0]); // mov eax, gs:[0]
+    code.extend([0x01, 0xc7]); // add edi, eax
+    code.push(0xb8); // mov eax, ThreadExit
+    code.extend((Syscall::ThreadExit as u32).to_le_bytes());
+    code.extend([0x0f, 0x05]); // syscall
+    check_ok!(fill_page(
+        sandbox.space,
+        frames,
+        0,
+        CODE,
+        &code,
+        Rights::READ | Rights::EXECUTE
+    ));
+    check_ok!(sys::space_write(
+        sandbox.space,
+        DATA_ADDR + 64,
+        &7u32.to_le_bytes()
+    ));
+    check_ok!(sys::space_write(
+        sandbox.space,
+        DATA_ADDR + 72,
+        &35u32.to_le_bytes()
+    ));
+    let thread = check_ok!(sys::thread_create(
+        sandbox.quota.0,
+        sandbox.space,
+        sandbox.table,
+        PRIORITY
+    ));
+    check_ok!(sys::thread_set_entry(
+        thread,
+        CODE,
+        STACK_ADDR + PAGE_SIZE - 8,
+        0
+    ));
+    check_ok!(sys::thread_set_fs_base(thread, DATA_ADDR + 64));
+    check_ok!(sys::thread_set_gs_base(thread, DATA_ADDR + 72));
+    check_ok!(sys::thread_start(thread));
+    let end = check_ok!(crate::fixture::wait_end(thread));
+    let _ = sys::cap_delete(thread);
+    check_eq!(end, ThreadStatus::Exited(42));
     Ok(())
 }
