@@ -27,6 +27,7 @@ mod arch;
 mod boot;
 mod config;
 mod exit;
+mod ipc;
 #[cfg(feature = "test-suite")]
 mod ktest;
 mod logger;

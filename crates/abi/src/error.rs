@@ -44,11 +44,18 @@ pub enum Error {
     Busy = 17,
     /// The operation would block and the caller asked it not to.
     WouldBlock = 18,
+    /// The blocked operation was cancelled by another thread.
+    Cancelled = 19,
+    /// The blocked operation's timeout expired.
+    TimedOut = 20,
+    /// The IPC partner is gone: the server died before replying, or the
+    /// endpoint was deleted while the caller waited on it.
+    PartnerGone = 21,
 }
 
 impl Error {
     /// Every error, in numeric order.
-    pub const ALL: [Error; 18] = [
+    pub const ALL: [Error; 21] = [
         Error::NoSuchCall,
         Error::InvalidCap,
         Error::StaleCap,
@@ -67,6 +74,9 @@ impl Error {
         Error::PortOutOfRange,
         Error::Busy,
         Error::WouldBlock,
+        Error::Cancelled,
+        Error::TimedOut,
+        Error::PartnerGone,
     ];
 
     /// Decodes an error code; `None` for 0 (success) and for unknown codes.
@@ -95,6 +105,9 @@ impl Error {
             Error::PortOutOfRange => "I/O port outside the capability's range",
             Error::Busy => "object busy",
             Error::WouldBlock => "operation would block",
+            Error::Cancelled => "operation cancelled",
+            Error::TimedOut => "timed out",
+            Error::PartnerGone => "IPC partner gone",
         }
     }
 }

@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod ipc;
 pub mod root_info;
 mod syscall;
 
@@ -103,6 +104,10 @@ pub enum ObjectType {
     Console = 6,
     /// A range of x86 I/O ports.
     IoPort = 7,
+    /// A synchronous IPC endpoint.
+    Endpoint = 8,
+    /// Asynchronous signal bits.
+    Notification = 9,
 }
 
 impl ObjectType {
@@ -117,6 +122,8 @@ impl ObjectType {
             Thread,
             Console,
             IoPort,
+            Endpoint,
+            Notification,
         ]
         .into_iter()
         .find(|t| *t as u64 == value)

@@ -87,11 +87,44 @@ pub enum Syscall {
 
     /// a0 thread, a1 GS base (the user's; the kernel keeps its own GS).
     ThreadSetGsBase = 80,
+    /// a0 thread, a1 buffer address, a2 length: the thread's IPC buffer,
+    /// used for the long part of messages (0, 0 removes it).
+    ThreadSetIpcBuffer = 81,
+    /// a0 thread: a blocked Send/Recv/Call/Wait of that thread returns
+    /// `Cancelled`.
+    IpcCancel = 82,
+
+    /// a0 memory cap → r0 a new endpoint.
+    EndpointCreate = 90,
+    /// a0 memory cap → r0 a new notification.
+    NotificationCreate = 91,
+    /// IPC calls use the register layout in [`crate::ipc`]: a0 (rdi)
+    /// endpoint, rsi message info, MR0..MR7 in rdx r10 r8 r9 r12 r13 r14 r15.
+    /// Send: blocks until a receiver takes the message.
+    Send = 92,
+    /// Receive: blocks until a message arrives → rdi badge, rsi info, MRs.
+    Recv = 93,
+    /// Send, then wait for the reply (one-time reply right to the receiver).
+    Call = 94,
+    /// Reply to the thread whose Call this thread received last.
+    Reply = 95,
+    /// Reply, then Recv on the endpoint.
+    ReplyRecv = 96,
+    /// Send without blocking: `WouldBlock` if no receiver is waiting.
+    SendNonBlocking = 97,
+    /// Receive without blocking: `WouldBlock` if no sender is waiting.
+    RecvNonBlocking = 98,
+    /// a0 notification, a1 bits: sets the bits (wakes a waiter).
+    Signal = 99,
+    /// a0 notification → r0 bits: blocks until some bit is set, clears them.
+    Wait = 100,
+    /// a0 notification → r0 bits: like Wait without blocking (0 if none).
+    Poll = 101,
 }
 
 impl Syscall {
     /// Every call, for decoding and for the documentation check.
-    pub const ALL: [Syscall; 33] = [
+    pub const ALL: [Syscall; 47] = [
         Syscall::Null,
         Syscall::Yield,
         Syscall::Sleep,
@@ -125,6 +158,20 @@ impl Syscall {
         Syscall::PortRead,
         Syscall::PortWrite,
         Syscall::ThreadSetGsBase,
+        Syscall::ThreadSetIpcBuffer,
+        Syscall::IpcCancel,
+        Syscall::EndpointCreate,
+        Syscall::NotificationCreate,
+        Syscall::Send,
+        Syscall::Recv,
+        Syscall::Call,
+        Syscall::Reply,
+        Syscall::ReplyRecv,
+        Syscall::SendNonBlocking,
+        Syscall::RecvNonBlocking,
+        Syscall::Signal,
+        Syscall::Wait,
+        Syscall::Poll,
     ];
 
     /// Decodes `rax`.

@@ -14,6 +14,7 @@
 //! the quota when the object goes. The whole layer sits behind one lock,
 //! [`KERNEL`]; syscalls take it for short, non-blocking critical sections.
 
+pub mod endpoint;
 pub mod frames;
 pub mod memory;
 pub mod space;
@@ -40,6 +41,8 @@ pub enum Object {
     Thread(crate::sched::ThreadId),
     Console,
     IoPort { first: u16, count: u16 },
+    Endpoint(endpoint::Endpoint),
+    Notification(endpoint::Notification),
 }
 
 impl Object {
@@ -53,6 +56,8 @@ impl Object {
             Object::Thread(_) => ObjectType::Thread,
             Object::Console => ObjectType::Console,
             Object::IoPort { .. } => ObjectType::IoPort,
+            Object::Endpoint(_) => ObjectType::Endpoint,
+            Object::Notification(_) => ObjectType::Notification,
         }
     }
 }
@@ -72,6 +77,8 @@ struct Entry {
 pub struct ThreadContext {
     /// The thread's capability table.
     pub table: TableId,
+    /// Its address space.
+    pub space: ObjRef,
 }
 
 /// Everything the object layer owns.
@@ -205,6 +212,8 @@ impl Kernel {
                 self.threads.remove(&id);
                 crate::sched::kill(id);
             }
+            Object::Endpoint(e) => e.wake_all(),
+            Object::Notification(n) => n.wake_all(),
             Object::Memory(_) | Object::Console | Object::IoPort { .. } => {}
         }
     }

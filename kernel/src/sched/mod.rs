@@ -15,6 +15,7 @@
 //! scheduler lock is never held across a stack switch. `current` is always
 //! the thread whose stack the CPU is on.
 
+pub mod ipc;
 pub mod thread;
 
 use crate::arch::x86_64::{context, gdt, percpu};
@@ -41,23 +42,29 @@ pub enum SpawnError {
     OutOfMemory,
 }
 
-struct Scheduler {
+pub(crate) struct Scheduler {
     threads: Vec<Option<Box<Thread>>>,
     ready: [VecDeque<ThreadId>; MAX_PRIORITY as usize + 1],
     ready_bitmap: u32,
     current: ThreadId,
     idle: ThreadId,
-    /// (wake-up tick, thread), unordered; short in practice.
-    sleepers: Vec<(u64, ThreadId)>,
+    /// (wake-up tick, thread, IPC token for an IPC timeout), unordered;
+    /// short in practice.
+    sleepers: Vec<(u64, ThreadId, Option<u64>)>,
     /// Killed threads to free once another thread runs.
     reap: Vec<ThreadId>,
 }
 
 static SCHED: Mutex<Option<Scheduler>> = Mutex::new(None);
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+static NEXT_SERIAL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+fn next_serial() -> u64 {
+    NEXT_SERIAL.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Runs `f` on the scheduler with interrupts off.
-fn with_sched<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
+pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
     interrupts::without_interrupts(|| {
         let mut guard = SCHED.lock();
         f(guard.as_mut().expect("sched::init ran"))
@@ -65,7 +72,7 @@ fn with_sched<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
 }
 
 impl Scheduler {
-    fn thread(&mut self, id: ThreadId) -> Option<&mut Thread> {
+    pub(crate) fn thread(&mut self, id: ThreadId) -> Option<&mut Thread> {
         self.threads.get_mut(id as usize)?.as_deref_mut()
     }
 
@@ -120,7 +127,7 @@ impl Scheduler {
 
     /// Makes `id` ready and asks for a reschedule if it outranks the
     /// running thread.
-    fn make_ready(&mut self, id: ThreadId) {
+    pub(crate) fn make_ready(&mut self, id: ThreadId) {
         let current_priority = self.thread(self.current).map_or(0, |t| t.priority);
         if let Some(t) = self.thread(id) {
             if t.suspended_from_blocked {
@@ -155,6 +162,8 @@ fn new_thread(
     };
     Ok(Thread {
         id: 0,
+        serial: next_serial(),
+        ipc: thread::IpcState::default(),
         name,
         state: State::Inactive,
         priority: priority.min(MAX_PRIORITY),
@@ -181,6 +190,8 @@ pub fn init(boot_stack: stack::KernelStack) {
     let fpu = thread::FpuArea::new().expect("heap for the boot thread's FPU area");
     let boot = Thread {
         id: 0,
+        serial: next_serial(),
+        ipc: thread::IpcState::default(),
         name: "boot",
         state: State::Ready,
         priority: MAX_PRIORITY / 2,
@@ -362,7 +373,7 @@ pub fn sleep_ticks(ticks: u64) {
     let wake = crate::time::ticks() + ticks.max(1);
     with_sched(|s| {
         let me = s.current;
-        s.sleepers.push((wake, me));
+        s.sleepers.push((wake, me, None));
         if let Some(t) = s.thread(me) {
             t.state = State::Blocked;
         }
@@ -379,16 +390,24 @@ pub fn on_tick(now: u64) {
     let Some(s) = guard.as_mut() else {
         return;
     };
-    let due: Vec<ThreadId> = s
+    let due: Vec<(ThreadId, Option<u64>)> = s
         .sleepers
         .iter()
-        .filter(|(at, _)| *at <= now)
-        .map(|(_, t)| *t)
+        .filter(|(at, _, _)| *at <= now)
+        .map(|(_, t, token)| (*t, *token))
         .collect();
-    s.sleepers.retain(|(at, _)| *at > now);
-    for id in due {
-        if s.thread(id).is_some_and(|t| t.state == State::Blocked) {
-            s.make_ready(id);
+    s.sleepers.retain(|(at, _, _)| *at > now);
+    for (id, token) in due {
+        match token {
+            Some(token) => ipc::time_out(s, id, token),
+            None => {
+                let sleeping = s
+                    .thread(id)
+                    .is_some_and(|t| t.state == State::Blocked && t.ipc.waiting.is_none());
+                if sleeping {
+                    s.make_ready(id);
+                }
+            }
         }
     }
     let current = s.current;
@@ -509,7 +528,7 @@ pub fn release(id: ThreadId) -> bool {
         if !ended || id == s.current {
             return None;
         }
-        s.sleepers.retain(|(_, t)| *t != id);
+        s.sleepers.retain(|(_, t, _)| *t != id);
         s.threads.get_mut(id as usize)?.take()
     });
     match thread {
@@ -534,10 +553,11 @@ fn end_thread(s: &mut Scheduler, id: ThreadId, ending: Ending) {
         _ => return,
     };
     s.remove_from_queue(id);
-    s.sleepers.retain(|(_, t)| *t != id);
+    s.sleepers.retain(|(_, t, _)| *t != id);
     for w in waiters {
         s.make_ready(w);
     }
+    ipc::on_thread_end(s, id);
 }
 
 /// Stops thread `id` for good and frees it (its object is gone). If it is

@@ -96,9 +96,45 @@ impl Drop for FpuArea {
     }
 }
 
+/// What a thread blocked in IPC waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpcWait {
+    /// Queued on an endpoint to send (`call`: then to wait for the reply).
+    Send { call: bool },
+    /// Queued on an endpoint to receive.
+    Recv,
+    /// Its Call was received; waiting for the reply.
+    Reply,
+    /// Waiting on a notification.
+    Notification,
+}
+
+/// A thread's IPC state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IpcState {
+    /// What it is blocked on, if anything.
+    pub waiting: Option<IpcWait>,
+    /// Changes whenever `waiting` does: queue entries carry the token they
+    /// were made with, so an entry left behind by a timeout, a cancel or a
+    /// death is recognised as stale and skipped.
+    pub token: u64,
+    /// Badge of the capability it sends with, while queued to send.
+    pub badge: u64,
+    /// Its endpoint capability allows passing capabilities (GRANT).
+    pub grant: bool,
+    /// The caller this thread must reply to (thread and its serial).
+    pub reply_to: Option<(ThreadId, u64)>,
+    /// Its IPC buffer: user address and length (0, 0 = none).
+    pub buffer: (u64, u64),
+}
+
 /// A thread.
 pub struct Thread {
     pub id: ThreadId,
+    /// Never reused, unlike `id`: tells a thread from a later one in the
+    /// same slot.
+    pub serial: u64,
+    pub ipc: IpcState,
     pub name: &'static str,
     pub state: State,
     pub priority: u8,

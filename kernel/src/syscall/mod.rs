@@ -18,6 +18,7 @@
 
 mod cap;
 mod device;
+mod ipc;
 mod memory;
 mod thread;
 
@@ -37,19 +38,38 @@ fn is_canonical(addr: u64) -> bool {
 pub type Results = [u64; 3];
 
 /// The calling thread and its saved registers.
-pub struct Caller<'a> {
-    frame: &'a mut TrapFrame,
+///
+/// The registers are held by pointer and read in short borrows, because a
+/// blocking call's registers are written by the thread that completes its
+/// wait while the call is parked.
+pub struct Caller {
+    frame: *mut TrapFrame,
     pub thread: ThreadId,
 }
 
-impl Caller<'_> {
+impl Caller {
+    fn frame(&self) -> TrapFrame {
+        // SAFETY: the frame is the calling thread's own, at the top of its
+        // kernel stack; the copy is taken while no one else writes it.
+        unsafe { *self.frame }
+    }
+
     /// Argument `i` (0..6): rdi, rsi, rdx, r10, r8, r9.
     pub fn arg(&self, i: usize) -> u64 {
-        let f = &self.frame;
+        let f = self.frame();
         [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9]
             .get(i)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The results a completed IPC wait left in the caller's registers.
+    pub fn completed(&self) -> Result<Results, Error> {
+        let f = self.frame();
+        match f.rax {
+            0 => Ok([f.rdi, f.rsi, f.rdx]),
+            code => Err(Error::from_code(code).unwrap_or(Error::BadState)),
+        }
     }
 
     /// Argument `i` as a capability handle.
@@ -126,6 +146,20 @@ fn handler(call: Syscall) -> Handler {
         Syscall::ThreadInfo => thread::info,
         Syscall::ThreadSetFsBase => thread::set_fs_base,
         Syscall::ThreadSetGsBase => thread::set_gs_base,
+        Syscall::ThreadSetIpcBuffer => ipc::set_ipc_buffer,
+        Syscall::IpcCancel => ipc::cancel,
+        Syscall::EndpointCreate => ipc::endpoint_create,
+        Syscall::NotificationCreate => ipc::notification_create,
+        Syscall::Send => ipc::send,
+        Syscall::Recv => ipc::recv,
+        Syscall::Call => ipc::call,
+        Syscall::Reply => ipc::reply,
+        Syscall::ReplyRecv => ipc::reply_recv,
+        Syscall::SendNonBlocking => ipc::send_nonblocking,
+        Syscall::RecvNonBlocking => ipc::recv_nonblocking,
+        Syscall::Signal => ipc::signal,
+        Syscall::Wait => ipc::wait_bits,
+        Syscall::Poll => ipc::poll,
         Syscall::ConsoleWrite => device::console_write,
         Syscall::ConsoleRead => device::console_read,
         Syscall::PortRead => device::port_read,
@@ -135,13 +169,21 @@ fn handler(call: Syscall) -> Handler {
 
 /// Entered from `syscall_entry` with the caller's saved registers.
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
-    let result = match Syscall::from_number(frame.rax) {
+    let frame_ptr: *mut TrapFrame = frame;
+    // SAFETY: our own frame; the read ends with this statement.
+    let number = unsafe { (*frame_ptr).rax };
+    let result = match Syscall::from_number(number) {
         Some(call) => {
             let thread = sched::current();
-            handler(call)(&mut Caller { frame, thread })
+            handler(call)(&mut Caller {
+                frame: frame_ptr,
+                thread,
+            })
         }
         None => Err(Error::NoSuchCall),
     };
+    // SAFETY: the call is over; no one else writes this frame any more.
+    let frame = unsafe { &mut *frame_ptr };
     match result {
         Ok([r0, r1, r2]) => {
             frame.rax = 0;

@@ -86,7 +86,7 @@ pub fn create(caller: &mut Caller) -> Result<Results, Error> {
         k.add_ref(q);
         k.hold(object, space);
         k.hold(object, table_obj);
-        k.threads.insert(id, ThreadContext { table });
+        k.threads.insert(id, ThreadContext { table, space });
         super::memory::grant_new(k, caller, object)
     })
 }

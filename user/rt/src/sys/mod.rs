@@ -13,6 +13,7 @@
 
 mod cap;
 mod io;
+pub mod ipc;
 mod memory;
 pub mod probe;
 mod space;

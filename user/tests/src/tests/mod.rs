@@ -4,6 +4,7 @@
 //! [`threads`] (scheduling, SSE state, isolation of faults).
 
 mod caps;
+mod ipc;
 mod pointers;
 mod quota;
 mod space;
@@ -21,6 +22,7 @@ pub fn all() -> Vec<Test> {
         pointers::TESTS,
         quota::TESTS,
         threads::TESTS,
+        ipc::TESTS,
     ]
     .concat()
 }

@@ -1,0 +1,294 @@
+//! Synchronous IPC: the slow path, which defines the semantics.
+//!
+//! A message is the sender's message registers (MR0..MR7, see
+//! `bulkhead_abi::ipc`), optionally one capability and bytes from its IPC
+//! buffer. Delivery happens when a sender meets a receiver on an endpoint:
+//!
+//! ```text
+//!  Send/Call  --> receiver waiting?  yes: deliver now; Send returns,
+//!                                         Call waits for the reply
+//!                                    no:  queue on the endpoint and block
+//!  Recv       --> sender waiting?    yes: take its message; a Call's sender
+//!                                         becomes our reply target
+//!                                    no:  queue and block
+//!  Reply      --> the reply target still waiting? deliver; else nothing
+//! ```
+//!
+//! A Call gives the receiver a one-time right to reply, held implicitly in
+//! the receiver's thread (`ipc.reply_to`) and used up by its next Reply.
+//! The receiver learns the badge of the capability the sender used. All of
+//! this runs with the object layer locked; a thread that must block queues
+//! itself, and its syscall blocks after the lock is released. Whoever
+//! completes a wait writes the results into the waiter's saved registers.
+
+use crate::arch::x86_64::trap_entry::TrapFrame;
+use crate::object::endpoint::{pop_live, Endpoint, Notification};
+use crate::object::{space, Kernel, ObjRef, Object};
+use crate::sched::ipc::{self as wait, Waiter};
+use crate::sched::thread::IpcWait;
+use crate::sched::{self, ThreadId};
+use bulkhead_abi::ipc::{MessageInfo, MAX_BUFFER_BYTES, MAX_WORDS};
+use bulkhead_abi::{CapRef, Error, Rights, PAGE_SIZE};
+
+/// What an IPC operation left to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Finished; results are in the caller's registers (or none are due).
+    Done,
+    /// The caller is queued and must block until its wait completes.
+    Block,
+}
+
+/// A message in flight.
+#[derive(Clone, Copy, Debug)]
+pub struct Message {
+    pub info: MessageInfo,
+    pub mrs: [u64; MAX_WORDS],
+}
+
+/// The message held in a thread's registers.
+pub fn message_in(frame: &TrapFrame) -> Message {
+    Message {
+        info: MessageInfo(frame.rsi),
+        mrs: [
+            frame.rdx, frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14, frame.r15,
+        ],
+    }
+}
+
+/// Writes a delivered message into a thread's registers.
+pub fn write_message(frame: &mut TrapFrame, badge: u64, m: &Message) {
+    frame.rax = 0;
+    frame.rdi = badge;
+    frame.rsi = m.info.0;
+    let [a, b, c, d, e, f, g, h] = m.mrs;
+    (frame.rdx, frame.r10, frame.r8, frame.r9) = (a, b, c, d);
+    (frame.r12, frame.r13, frame.r14, frame.r15) = (e, f, g, h);
+}
+
+/// Checks a message-info word from user space.
+pub fn check_info(info: MessageInfo) -> Result<(), Error> {
+    let words = if info.has_cap() {
+        MAX_WORDS as u64 - 1
+    } else {
+        MAX_WORDS as u64
+    };
+    if info.words() > words || info.bytes() > MAX_BUFFER_BYTES {
+        return Err(Error::InvalidArgument);
+    }
+    Ok(())
+}
+
+/// Timer ticks for a timeout of `ms` milliseconds (None: wait forever).
+pub fn timeout_ticks(ms: u32) -> Option<u64> {
+    const MS_PER_SECOND: u64 = 1000;
+    (ms != 0).then(|| {
+        (u64::from(ms) * u64::from(crate::time::timer_hz().max(1))).div_ceil(MS_PER_SECOND)
+    })
+}
+
+/// Builds the message `from` sends (registers, capability, buffer bytes)
+/// as `to` will receive it. A capability or buffer part that cannot be
+/// transferred is dropped (its flag or byte count cleared), as in seL4:
+/// the register words always arrive.
+fn prepare(k: &mut Kernel, from: ThreadId, grant: bool, to: ThreadId) -> Message {
+    let Some(frame) = wait::frame_of(from) else {
+        return Message {
+            info: MessageInfo::new(0),
+            mrs: [0; MAX_WORDS],
+        };
+    };
+    let sent = message_in(&frame);
+    let words = sent.info.words().min(MAX_WORDS as u64) as usize;
+    let mut mrs = [0; MAX_WORDS];
+    mrs[..words].copy_from_slice(&sent.mrs[..words]);
+    let mut info = MessageInfo::new(words as u64);
+    if sent.info.has_cap() && grant {
+        if let Some(handle) = transfer_cap(k, from, to, CapRef(sent.mrs[MAX_WORDS - 1])) {
+            mrs[MAX_WORDS - 1] = handle.0;
+            info = info.with_cap();
+        }
+    }
+    let bytes = copy_buffer(k, from, to, sent.info.bytes()).unwrap_or(0);
+    Message {
+        info: info.with_bytes(bytes),
+        mrs,
+    }
+}
+
+/// Copies capability `cap` of `from`'s table into `to`'s table.
+fn transfer_cap(k: &mut Kernel, from: ThreadId, to: ThreadId, cap: CapRef) -> Option<CapRef> {
+    let (src, dst) = (k.threads.get(&from)?.table, k.threads.get(&to)?.table);
+    let new = k.caps.copy(src, cap, dst, Rights::ALL).ok()?;
+    let object = k.caps.lookup(dst, new).ok()?.object;
+    k.add_ref(object);
+    Some(new)
+}
+
+/// Copies up to `bytes` from `from`'s IPC buffer into `to`'s, clipped to
+/// both buffers; returns how many were copied.
+fn copy_buffer(k: &Kernel, from: ThreadId, to: ThreadId, bytes: u64) -> Result<u64, Error> {
+    if bytes == 0 {
+        return Ok(0);
+    }
+    let ((src, src_len), (dst, dst_len)) = (wait::buffer_of(from), wait::buffer_of(to));
+    let n = bytes.min(src_len).min(dst_len);
+    let src_space = k.threads.get(&from).ok_or(Error::BadState)?.space;
+    let dst_space = k.threads.get(&to).ok_or(Error::BadState)?.space;
+    let mut done = 0;
+    while done < n {
+        let (s, d) = (src + done, dst + done);
+        let chunk = (PAGE_SIZE - s % PAGE_SIZE)
+            .min(PAGE_SIZE - d % PAGE_SIZE)
+            .min(n - done);
+        let (sp, dp) = (
+            space::translate(k, src_space, s)?,
+            space::translate(k, dst_space, d)?,
+        );
+        // SAFETY: both are mapped user frames reached through the window;
+        // `chunk` stays within each page.
+        unsafe {
+            core::ptr::copy(
+                crate::mm::phys_to_virt(sp),
+                crate::mm::phys_to_virt(dp),
+                chunk as usize,
+            )
+        };
+        done += chunk;
+    }
+    Ok(n)
+}
+
+fn endpoint_mut(k: &mut Kernel, ep: ObjRef) -> Result<&mut Endpoint, Error> {
+    match k.get_mut(ep) {
+        Some(Object::Endpoint(e)) => Ok(e),
+        Some(_) => Err(Error::WrongType),
+        None => Err(Error::InvalidCap),
+    }
+}
+
+/// Delivers the current thread's message to the waiting receiver `r`.
+fn deliver_to_waiter(k: &mut Kernel, me: ThreadId, grant: bool, r: Waiter, badge: u64) {
+    let m = prepare(k, me, grant, r.thread);
+    wait::complete(r, |f| write_message(f, badge, &m));
+}
+
+/// Send or Call on endpoint `ep` with the badge and GRANT right of the
+/// capability used.
+pub fn send(
+    k: &mut Kernel,
+    me: ThreadId,
+    ep: ObjRef,
+    badge: u64,
+    grant: bool,
+    call: bool,
+    block: bool,
+) -> Result<Outcome, Error> {
+    let info = MessageInfo(wait::frame_of(me).ok_or(Error::BadState)?.rsi);
+    check_info(info)?;
+    if info.has_cap() && !grant {
+        return Err(Error::NoRights);
+    }
+    let receiver = pop_live(&mut endpoint_mut(k, ep)?.receivers);
+    match receiver {
+        Some(r) => {
+            let serial = sched::with_thread(me, |t| t.serial).unwrap_or(0);
+            if call {
+                wait::set_reply_target_of(r.thread, Some((me, serial)));
+            }
+            deliver_to_waiter(k, me, grant, r, badge);
+            if call {
+                wait::block_current(IpcWait::Reply, 0, false, timeout_ticks(info.timeout_ms()));
+                return Ok(Outcome::Block);
+            }
+            Ok(Outcome::Done)
+        }
+        None if !block => Err(Error::WouldBlock),
+        None => {
+            let w = wait::block_current(
+                IpcWait::Send { call },
+                badge,
+                grant,
+                timeout_ticks(info.timeout_ms()),
+            );
+            endpoint_mut(k, ep)?.senders.push_back(w);
+            Ok(Outcome::Block)
+        }
+    }
+}
+
+/// Receive on endpoint `ep`.
+pub fn recv(k: &mut Kernel, me: ThreadId, ep: ObjRef, block: bool) -> Result<Outcome, Error> {
+    let timeout = MessageInfo(wait::frame_of(me).ok_or(Error::BadState)?.rsi).timeout_ms();
+    let sender = pop_live(&mut endpoint_mut(k, ep)?.senders);
+    let Some(s) = sender else {
+        if !block {
+            return Err(Error::WouldBlock);
+        }
+        let w = wait::block_current(IpcWait::Recv, 0, false, timeout_ticks(timeout));
+        endpoint_mut(k, ep)?.receivers.push_back(w);
+        return Ok(Outcome::Block);
+    };
+    let Some((IpcWait::Send { call }, badge, grant)) = wait::still_waiting(s) else {
+        return Err(Error::BadState);
+    };
+    let m = prepare(k, s.thread, grant, me);
+    sched::with_thread(me, |t| write_message(t.user_frame(), badge, &m));
+    if call {
+        if let Some((_, serial)) = wait::await_reply(s) {
+            wait::set_reply_target(Some((s.thread, serial)));
+        }
+    } else {
+        wait::complete(s, |f| (f.rax, f.rdi, f.rsi) = (0, 0, 0));
+    }
+    Ok(Outcome::Done)
+}
+
+/// Reply to the current thread's reply target, if it still waits; a caller
+/// that died or gave up is silently skipped (the server keeps serving).
+pub fn reply(k: &mut Kernel, me: ThreadId) -> Result<(), Error> {
+    let info = MessageInfo(wait::frame_of(me).ok_or(Error::BadState)?.rsi);
+    check_info(info)?;
+    if let Some(client) = wait::take_reply_target() {
+        deliver_to_waiter(k, me, true, client, 0);
+    }
+    Ok(())
+}
+
+fn notification_mut(k: &mut Kernel, n: ObjRef) -> Result<&mut Notification, Error> {
+    match k.get_mut(n) {
+        Some(Object::Notification(n)) => Ok(n),
+        Some(_) => Err(Error::WrongType),
+        None => Err(Error::InvalidCap),
+    }
+}
+
+/// Sets `bits` on a notification, handing them to a waiter if there is one.
+pub fn signal(k: &mut Kernel, n: ObjRef, bits: u64) -> Result<(), Error> {
+    let note = notification_mut(k, n)?;
+    note.bits |= bits;
+    if note.bits != 0 {
+        if let Some(w) = pop_live(&mut note.waiters) {
+            let delivered = core::mem::take(&mut note.bits);
+            wait::complete(w, |f| (f.rax, f.rdi) = (0, delivered));
+        }
+    }
+    Ok(())
+}
+
+/// Takes the pending bits, or queues the current thread (if `block`).
+pub fn wait_bits(
+    k: &mut Kernel,
+    n: ObjRef,
+    block: bool,
+    timeout_ms: u32,
+) -> Result<(Outcome, u64), Error> {
+    let note = notification_mut(k, n)?;
+    let bits = core::mem::take(&mut note.bits);
+    if bits != 0 || !block {
+        return Ok((Outcome::Done, bits));
+    }
+    let w = wait::block_current(IpcWait::Notification, 0, false, timeout_ticks(timeout_ms));
+    notification_mut(k, n)?.waiters.push_back(w);
+    Ok((Outcome::Block, 0))
+}

@@ -1,0 +1,227 @@
+//! The scheduler's half of IPC: blocking a thread in an IPC wait, checking
+//! that a queued waiter is still waiting, completing a wait, timeouts,
+//! cancellation, and what a dying thread owes its partners.
+//!
+//! A thread blocked in IPC has `ipc.waiting` set and a `token` that changes
+//! on every transition; endpoint queues hold `(thread, token)` pairs, so an
+//! entry whose thread timed out, was cancelled or died is simply skipped
+//! when it reaches the front. Whoever completes a wait writes the results
+//! into the waiting thread's saved user registers (its `TrapFrame`) and
+//! makes it ready; the woken thread's syscall only reads them back.
+
+use super::thread::{IpcWait, Thread};
+use super::{with_sched, Scheduler, State, ThreadId};
+use crate::arch::x86_64::trap_entry::TrapFrame;
+use bulkhead_abi::Error;
+
+/// A queued IPC waiter: which thread, and the token it blocked with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiter {
+    pub thread: ThreadId,
+    pub token: u64,
+}
+
+/// Blocks the current thread in `wait` (it must then call
+/// [`super::schedule`] once every lock is released) and returns its queue
+/// entry. With `timeout_ticks`, the wait ends with `TimedOut` after that
+/// many timer ticks.
+pub fn block_current(wait: IpcWait, badge: u64, grant: bool, timeout_ticks: Option<u64>) -> Waiter {
+    with_sched(|s| {
+        let me = s.current;
+        let t = s.thread(me).expect("the current thread exists");
+        t.ipc.waiting = Some(wait);
+        t.ipc.token += 1;
+        t.ipc.badge = badge;
+        t.ipc.grant = grant;
+        t.state = State::Blocked;
+        let token = t.ipc.token;
+        if let Some(ticks) = timeout_ticks {
+            let at = crate::time::ticks() + ticks.max(1);
+            s.sleepers.push((at, me, Some(token)));
+        }
+        Waiter { thread: me, token }
+    })
+}
+
+/// Blocks until the current thread's IPC wait has been completed (spurious
+/// wake-ups go back to sleep).
+pub fn wait_for_completion() {
+    loop {
+        super::schedule();
+        let done = with_sched(|s| {
+            let me = s.current;
+            s.thread(me).is_none_or(|t| t.ipc.waiting.is_none())
+        });
+        if done {
+            return;
+        }
+        with_sched(|s| {
+            let me = s.current;
+            if let Some(t) = s.thread(me) {
+                t.state = State::Blocked;
+            }
+        });
+    }
+}
+
+/// The waiter's IPC state if it is still waiting with that token.
+pub fn still_waiting(w: Waiter) -> Option<(IpcWait, u64, bool)> {
+    with_sched(|s| {
+        let t = s.thread(w.thread)?;
+        let wait = t.ipc.waiting.filter(|_| t.ipc.token == w.token)?;
+        Some((wait, t.ipc.badge, t.ipc.grant))
+    })
+}
+
+/// Ends `w`'s wait: runs `fill` on its saved registers and makes it ready.
+/// Returns false (doing nothing) if it no longer waits with that token.
+pub fn complete(w: Waiter, fill: impl FnOnce(&mut TrapFrame)) -> bool {
+    with_sched(|s| complete_in(s, w, fill))
+}
+
+fn complete_in(s: &mut Scheduler, w: Waiter, fill: impl FnOnce(&mut TrapFrame)) -> bool {
+    let Some(t) = s.thread(w.thread) else {
+        return false;
+    };
+    if t.ipc.token != w.token || t.ipc.waiting.is_none() {
+        return false;
+    }
+    if t.user {
+        fill(t.user_frame());
+    }
+    t.ipc.waiting = None;
+    t.ipc.token += 1;
+    s.sleepers
+        .retain(|(_, id, token)| !(*id == w.thread && token.is_some()));
+    s.make_ready(w.thread);
+    true
+}
+
+/// Ends `w`'s wait with `error` in its `rax`.
+pub fn fail(w: Waiter, error: Error) -> bool {
+    complete(w, |f| f.rax = error as u64)
+}
+
+/// Moves a sender whose Call was received into the reply wait, and returns
+/// its new waiter entry (which the receiver keeps as its reply target).
+pub fn await_reply(w: Waiter) -> Option<(Waiter, u64)> {
+    with_sched(|s| {
+        let t = s.thread(w.thread)?;
+        if t.ipc.token != w.token {
+            return None;
+        }
+        t.ipc.waiting = Some(IpcWait::Reply);
+        t.ipc.token += 1;
+        let (token, serial) = (t.ipc.token, t.serial);
+        // A Call's timeout covers the wait for the reply too.
+        for entry in s.sleepers.iter_mut() {
+            if entry.1 == w.thread && entry.2 == Some(w.token) {
+                entry.2 = Some(token);
+            }
+        }
+        Some((
+            Waiter {
+                thread: w.thread,
+                token,
+            },
+            serial,
+        ))
+    })
+}
+
+/// Records on the current thread whom it must reply to.
+pub fn set_reply_target(target: Option<(ThreadId, u64)>) {
+    with_sched(|s| {
+        let me = s.current;
+        if let Some(t) = s.thread(me) {
+            t.ipc.reply_to = target;
+        }
+    });
+}
+
+/// Records on thread `id` whom it must reply to.
+pub fn set_reply_target_of(id: ThreadId, target: Option<(ThreadId, u64)>) {
+    with_sched(|s| {
+        if let Some(t) = s.thread(id) {
+            t.ipc.reply_to = target;
+        }
+    });
+}
+
+/// Takes the current thread's reply target, if it still waits for the
+/// reply, as a waiter entry.
+pub fn take_reply_target() -> Option<Waiter> {
+    with_sched(|s| {
+        let me = s.current;
+        let (id, serial) = s.thread(me)?.ipc.reply_to.take()?;
+        let t = s.thread(id)?;
+        (t.serial == serial && t.ipc.waiting == Some(IpcWait::Reply)).then_some(Waiter {
+            thread: id,
+            token: t.ipc.token,
+        })
+    })
+}
+
+/// Timer expiry of an IPC wait made with `token`.
+pub(super) fn time_out(s: &mut Scheduler, id: ThreadId, token: u64) {
+    complete_in(s, Waiter { thread: id, token }, |f| {
+        f.rax = Error::TimedOut as u64
+    });
+}
+
+/// Cancels thread `id`'s IPC wait, if it has one. Returns true if it did.
+pub fn cancel(id: ThreadId) -> bool {
+    with_sched(|s| {
+        let token = match s.thread(id) {
+            Some(t) if t.ipc.waiting.is_some() => t.ipc.token,
+            _ => return false,
+        };
+        complete_in(s, Waiter { thread: id, token }, |f| {
+            f.rax = Error::Cancelled as u64
+        })
+    })
+}
+
+/// A dying thread: its own waits become stale, and a caller waiting for
+/// its reply learns that the partner is gone.
+pub(super) fn on_thread_end(s: &mut Scheduler, id: ThreadId) {
+    let Some(t) = s.thread(id) else { return };
+    t.ipc.waiting = None;
+    t.ipc.token += 1;
+    let Some((client, serial)) = t.ipc.reply_to.take() else {
+        return;
+    };
+    let waiting_client = s
+        .thread(client)
+        .filter(|c| c.serial == serial && c.ipc.waiting == Some(IpcWait::Reply))
+        .map(|c| c.ipc.token);
+    if let Some(token) = waiting_client {
+        complete_in(
+            s,
+            Waiter {
+                thread: client,
+                token,
+            },
+            |f| f.rax = Error::PartnerGone as u64,
+        );
+    }
+}
+
+/// Reads a thread's saved registers (for message transfer).
+pub fn frame_of(id: ThreadId) -> Option<TrapFrame> {
+    with_sched(|s| {
+        s.thread(id)
+            .filter(|t| t.user)
+            .map(|t: &mut Thread| *t.user_frame())
+    })
+}
+
+/// The current thread's IPC buffer.
+pub fn buffer_of(id: ThreadId) -> (u64, u64) {
+    with_sched(|s| s.thread(id).map_or((0, 0), |t| t.ipc.buffer))
+}
+
+/// Sets a thread's IPC buffer.
+pub fn set_buffer(id: ThreadId, buffer: (u64, u64)) -> bool {
+    with_sched(|s| s.thread(id).map(|t| t.ipc.buffer = buffer).is_some())
+}

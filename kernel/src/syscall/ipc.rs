@@ -1,0 +1,217 @@
+//! IPC system calls: endpoints and notifications, Send, Recv, Call, Reply,
+//! ReplyRecv and their non-blocking forms, signals, cancel, IPC buffers.
+//!
+//! The semantics live in `crate::ipc`; these handlers decode the
+//! capabilities, run the operation with the object layer locked, and, if
+//! the caller was queued, block with no lock held until whoever completes
+//! the wait has written the results into the caller's registers.
+
+use super::{locked, lookup, Caller, Results};
+use crate::ipc::{self, Outcome};
+use crate::object::endpoint::{Endpoint, Notification};
+use crate::object::{memory, Object};
+use crate::sched::ipc as wait;
+use crate::usercopy::USlice;
+use bulkhead_abi::ipc::MAX_BUFFER_BYTES;
+use bulkhead_abi::{Error, ObjectType, Rights};
+
+/// Pages charged for an endpoint or a notification.
+const IPC_OBJECT_PAGES: u64 = 1;
+
+fn create(caller: &mut Caller, object: fn() -> Object) -> Result<Results, Error> {
+    locked(|k| {
+        let (q, _, _) = lookup(
+            k,
+            caller,
+            caller.cap_arg(0),
+            ObjectType::Memory,
+            Rights::WRITE,
+        )?;
+        memory::charge(k, q, IPC_OBJECT_PAGES)?;
+        let r = k.insert(object(), Some((q, IPC_OBJECT_PAGES)));
+        k.add_ref(q);
+        super::memory::grant_new(k, caller, r)
+    })
+}
+
+/// `EndpointCreate(quota)` → an endpoint.
+pub fn endpoint_create(caller: &mut Caller) -> Result<Results, Error> {
+    create(caller, || Object::Endpoint(Endpoint::default()))
+}
+
+/// `NotificationCreate(quota)` → a notification.
+pub fn notification_create(caller: &mut Caller) -> Result<Results, Error> {
+    create(caller, || Object::Notification(Notification::default()))
+}
+
+/// Blocks if the operation queued the caller, then returns what the
+/// completed wait left in the caller's registers.
+fn finish(caller: &Caller, outcome: Outcome, done: Results) -> Result<Results, Error> {
+    match outcome {
+        Outcome::Done => Ok(done),
+        Outcome::Block => {
+            wait::wait_for_completion();
+            caller.completed()
+        }
+    }
+}
+
+fn send_or_call(caller: &mut Caller, call: bool, block: bool) -> Result<Results, Error> {
+    let me = caller.thread;
+    let outcome = locked(|k| {
+        let (ep, rights, badge) = lookup(
+            k,
+            caller,
+            caller.cap_arg(0),
+            ObjectType::Endpoint,
+            Rights::WRITE,
+        )?;
+        ipc::send(
+            k,
+            me,
+            ep,
+            badge,
+            rights.contains(Rights::GRANT),
+            call,
+            block,
+        )
+    })?;
+    finish(caller, outcome, [0; 3])
+}
+
+/// `Send(endpoint, info, MRs)`.
+pub fn send(caller: &mut Caller) -> Result<Results, Error> {
+    send_or_call(caller, false, true)
+}
+
+/// `SendNonBlocking(endpoint, info, MRs)`.
+pub fn send_nonblocking(caller: &mut Caller) -> Result<Results, Error> {
+    send_or_call(caller, false, false)
+}
+
+/// `Call(endpoint, info, MRs)` → the reply.
+pub fn call(caller: &mut Caller) -> Result<Results, Error> {
+    send_or_call(caller, true, true)
+}
+
+fn receive(caller: &mut Caller, block: bool) -> Result<Results, Error> {
+    let me = caller.thread;
+    let outcome = locked(|k| {
+        let (ep, _, _) = lookup(
+            k,
+            caller,
+            caller.cap_arg(0),
+            ObjectType::Endpoint,
+            Rights::READ,
+        )?;
+        ipc::recv(k, me, ep, block)
+    })?;
+    match outcome {
+        Outcome::Done => caller.completed(),
+        Outcome::Block => finish(caller, outcome, [0; 3]),
+    }
+}
+
+/// `Recv(endpoint)` → badge, info, MRs.
+pub fn recv(caller: &mut Caller) -> Result<Results, Error> {
+    receive(caller, true)
+}
+
+/// `RecvNonBlocking(endpoint)`.
+pub fn recv_nonblocking(caller: &mut Caller) -> Result<Results, Error> {
+    receive(caller, false)
+}
+
+/// `Reply(info, MRs)`.
+pub fn reply(caller: &mut Caller) -> Result<Results, Error> {
+    let me = caller.thread;
+    locked(|k| ipc::reply(k, me))?;
+    Ok([0; 3])
+}
+
+/// `ReplyRecv(endpoint, info, MRs)`: reply, then receive.
+pub fn reply_recv(caller: &mut Caller) -> Result<Results, Error> {
+    let me = caller.thread;
+    locked(|k| {
+        lookup(
+            k,
+            caller,
+            caller.cap_arg(0),
+            ObjectType::Endpoint,
+            Rights::READ,
+        )?;
+        ipc::reply(k, me)
+    })?;
+    receive(caller, true)
+}
+
+fn notification(caller: &Caller, rights: Rights) -> Result<crate::object::ObjRef, Error> {
+    locked(|k| {
+        Ok(lookup(
+            k,
+            caller,
+            caller.cap_arg(0),
+            ObjectType::Notification,
+            rights,
+        )?
+        .0)
+    })
+}
+
+/// `Signal(notification, bits)`.
+pub fn signal(caller: &mut Caller) -> Result<Results, Error> {
+    let n = notification(caller, Rights::WRITE)?;
+    locked(|k| ipc::signal(k, n, caller.arg(1)))?;
+    Ok([0; 3])
+}
+
+fn take_bits(caller: &mut Caller, block: bool) -> Result<Results, Error> {
+    let n = notification(caller, Rights::READ)?;
+    let timeout_ms = u32::try_from(caller.arg(1)).map_err(|_| Error::InvalidArgument)?;
+    let (outcome, bits) = locked(|k| ipc::wait_bits(k, n, block, timeout_ms))?;
+    finish(caller, outcome, [bits, 0, 0])
+}
+
+/// `Wait(notification, timeout ms)` → bits.
+pub fn wait_bits(caller: &mut Caller) -> Result<Results, Error> {
+    take_bits(caller, true)
+}
+
+/// `Poll(notification)` → bits (0 if none).
+pub fn poll(caller: &mut Caller) -> Result<Results, Error> {
+    take_bits(caller, false)
+}
+
+fn thread_arg(caller: &Caller) -> Result<crate::sched::ThreadId, Error> {
+    locked(|k| {
+        let (r, _, _) = lookup(
+            k,
+            caller,
+            caller.cap_arg(0),
+            ObjectType::Thread,
+            Rights::WRITE,
+        )?;
+        match k.get(r) {
+            Some(Object::Thread(id)) => Ok(*id),
+            _ => Err(Error::WrongType),
+        }
+    })
+}
+
+/// `IpcCancel(thread)` → 1 if a blocked IPC was cancelled, else 0.
+pub fn cancel(caller: &mut Caller) -> Result<Results, Error> {
+    let id = thread_arg(caller)?;
+    Ok([u64::from(wait::cancel(id)), 0, 0])
+}
+
+/// `ThreadSetIpcBuffer(thread, address, length)`.
+pub fn set_ipc_buffer(caller: &mut Caller) -> Result<Results, Error> {
+    let (addr, len) = (caller.arg(1), caller.arg(2));
+    if len > MAX_BUFFER_BYTES {
+        return Err(Error::InvalidArgument);
+    }
+    USlice::<u8>::new(addr, len)?;
+    let id = thread_arg(caller)?;
+    wait::set_buffer(id, (addr, len));
+    Ok([0; 3])
+}
