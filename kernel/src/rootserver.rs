@@ -120,8 +120,8 @@ pub fn start(boot: &BootInfo, test_run: Option<TestRun>) -> Result<ThreadId, Sta
     let Some(Object::Space(s)) = k.get(space) else {
         return Err(StartError::Kernel(Error::WrongType));
     };
-    let id = sched::create_user("root", s.space.pml4(), ROOT_PRIORITY)
-        .map_err(|_| Error::OutOfMemory)?;
+    let id =
+        sched::create_user("root", s.space.cr3(), ROOT_PRIORITY).map_err(|_| Error::OutOfMemory)?;
     let thread = k.insert(Object::Thread(id), None);
     k.hold(thread, space);
     k.hold(thread, table_obj);

@@ -36,6 +36,8 @@ pub const TIMER_HZ_MAX: u32 = 10_000;
 pub const TIMER_HZ_DEFAULT: u32 = 100;
 /// Highest allowed `mem.punch`.
 pub const MEM_PUNCH_MAX: u32 = 4096;
+/// Largest (and default) `pcid.limit`.
+pub const PCID_LIMIT_MAX: u32 = 4095;
 
 /// The typed result of parsing a command line; borrows from the line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub struct Options<'a> {
     pub mem_punch: u32,
     /// `mem.limit=`: ignore usable memory at or above this many bytes.
     pub mem_limit: Option<u64>,
+    /// `pcid.limit=`: most PCIDs handed out, in `1..=4095`.
+    pub pcid_limit: u32,
 }
 
 impl Default for Options<'_> {
@@ -66,6 +70,7 @@ impl Default for Options<'_> {
             test_inject: Inject::None,
             mem_punch: 0,
             mem_limit: None,
+            pcid_limit: PCID_LIMIT_MAX,
         }
     }
 }
@@ -100,6 +105,10 @@ impl<'a> Options<'a> {
             Key::MemLimit => match parse_size(value) {
                 Some(bytes) if bytes > 0 => self.mem_limit = Some(bytes),
                 _ => return bad("a nonzero size such as 64M, 1G, 4096K or plain bytes"),
+            },
+            Key::PcidLimit => match value::parse_u32_in(value, 1, PCID_LIMIT_MAX) {
+                Some(n) => self.pcid_limit = n,
+                None => return bad("an integer in 1..=4095"),
             },
         }
         None

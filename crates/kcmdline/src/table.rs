@@ -16,6 +16,7 @@ pub(crate) enum Key {
     TestInject = 3,
     MemPunch = 4,
     MemLimit = 5,
+    PcidLimit = 6,
 }
 
 impl Key {
@@ -96,6 +97,13 @@ pub static OPTIONS: &[OptionInfo] = &[
         syntax: "SIZE",
         default: "none",
         help: "ignore usable memory above SIZE (like 64M, 1G, 4096K or bytes)",
+    },
+    OptionInfo {
+        key: Key::PcidLimit,
+        name: "pcid.limit",
+        syntax: "N",
+        default: "4095",
+        help: "hand out at most N PCIDs, 1..=4095 (lower to force sharing and recycling)",
     },
 ];
 

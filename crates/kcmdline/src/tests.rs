@@ -244,7 +244,7 @@ fn image_path_first_word_only() {
 #[test]
 fn whole_line_with_everything() {
     let line = "/boot/bulkhead\tloglevel=warn timer_hz=1000\n test=sched \
-                test.inject=hang mem.punch=64 mem.limit=512M";
+                test.inject=hang mem.punch=64 mem.limit=512M pcid.limit=8";
     let (options, diagnostics) = parse(line);
     assert!(diagnostics.is_empty(), "{diagnostics}");
     assert_eq!(
@@ -257,6 +257,7 @@ fn whole_line_with_everything() {
             test_inject: Inject::Hang,
             mem_punch: 64,
             mem_limit: Some(512 << 20),
+            pcid_limit: 8,
         }
     );
 }
@@ -282,7 +283,7 @@ fn diagnostic_messages() {
     assert_eq!(
         messages[0],
         "unknown kernel command-line option 'foo=1' (known: loglevel, timer_hz, \
-         test, test.inject, mem.punch, mem.limit)"
+         test, test.inject, mem.punch, mem.limit, pcid.limit)"
     );
     assert_eq!(
         messages[1],
@@ -309,7 +310,7 @@ fn table_is_consistent() {
         assert!(line.starts_with(info.name));
         assert!(line.contains("default: "));
     }
-    assert_eq!(OPTIONS.len(), 6);
+    assert_eq!(OPTIONS.len(), 7);
 }
 
 #[test]

@@ -15,6 +15,7 @@
 pub mod frames;
 pub mod heap;
 pub mod paging;
+pub mod pcid;
 pub mod stack;
 
 use crate::boot::BootInfo;
@@ -42,5 +43,9 @@ pub fn init(boot: &'static BootInfo) {
     frames::add_usable(&boot.memory, 0, frames::BOOT_MAPPED_LIMIT);
     heap::grow_from_frames(boot.memory.total_usable() / PAGE_SIZE);
     paging::init(boot);
+    pcid::init(
+        crate::arch::x86_64::cpu::features().pcid,
+        crate::config::options().pcid_limit as usize,
+    );
     frames::add_usable(&boot.memory, frames::BOOT_MAPPED_LIMIT, u64::MAX);
 }

@@ -12,7 +12,7 @@
 //! object layer can charge them to a memory quota; [`AddressSpace::destroy`]
 //! hands each of them back.
 
-use crate::mm::{frames, paging, phys_to_virt};
+use crate::mm::{frames, paging, pcid, phys_to_virt};
 use bulkhead_abi::{Error, Rights, PAGE_SIZE, USER_END, USER_START};
 use x86_64::structures::paging::mapper::{MapToError, Translate, TranslateResult, UnmapError};
 use x86_64::structures::paging::{
@@ -28,6 +28,7 @@ pub type TableBudget<'a> = &'a mut dyn FnMut() -> Result<u64, Error>;
 #[derive(Debug)]
 pub struct AddressSpace {
     pml4: u64,
+    pcid: u64,
 }
 
 struct BudgetFrames<'a> {
@@ -91,12 +92,15 @@ impl AddressSpace {
                 dst[i] = src[i].clone();
             }
         }
-        Ok(Self { pml4 })
+        Ok(Self {
+            pml4,
+            pcid: pcid::allocate(),
+        })
     }
 
-    /// Physical address of the PML4 (what CR3 gets).
-    pub fn pml4(&self) -> u64 {
-        self.pml4
+    /// What CR3 gets to run in this space: PML4 address and PCID.
+    pub fn cr3(&self) -> u64 {
+        self.pml4 | self.pcid
     }
 
     fn mapper(&self) -> OffsetPageTable<'static> {
@@ -149,6 +153,7 @@ impl AddressSpace {
         match self.mapper().unmap(page) {
             Ok((frame, flush)) => {
                 flush.flush();
+                pcid::invalidate(self.cr3());
                 Ok(frame.start_address().as_u64())
             }
             Err(UnmapError::PageNotMapped) => Err(Error::NotMapped),
@@ -164,6 +169,7 @@ impl AddressSpace {
         match unsafe { self.mapper().update_flags(page, flags) } {
             Ok(flush) => {
                 flush.flush();
+                pcid::invalidate(self.cr3());
                 Ok(())
             }
             Err(_) => Err(Error::NotMapped),
@@ -194,6 +200,7 @@ impl AddressSpace {
                 free_table(entry.addr().as_u64(), 2, give_back);
             }
         }
+        pcid::forget(self.cr3());
         give_back(self.pml4);
     }
 }

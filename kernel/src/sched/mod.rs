@@ -27,10 +27,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
 pub use thread::{Ending, State, Thread, ThreadId, MAX_PRIORITY};
 use x86_64::instructions::interrupts;
-use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::registers::model_specific::{FsBase, KernelGsBase};
-use x86_64::structures::paging::PhysFrame;
-use x86_64::{PhysAddr, VirtAddr};
+use x86_64::VirtAddr;
 
 /// Timer ticks a thread may run before an equal-priority one gets a turn.
 pub const SLICE_TICKS: u32 = 2;
@@ -181,7 +179,7 @@ fn new_thread(
 }
 
 fn kernel_cr3() -> u64 {
-    Cr3::read().0.start_address().as_u64()
+    crate::mm::paging::kernel_pml4()
 }
 
 /// Makes the running boot code thread 0 ("boot", on `boot_stack`) and
@@ -353,12 +351,7 @@ fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mu
     KernelGsBase::write(VirtAddr::new(n.gs_base));
     percpu::set_kernel_stack_top(n.kstack.top);
     gdt::set_kernel_stack(n.kstack.top);
-    if Cr3::read().0.start_address().as_u64() != n.cr3 {
-        let frame = PhysFrame::containing_address(PhysAddr::new(n.cr3));
-        // SAFETY: every page table a thread runs on maps the whole kernel
-        // half identically, so the kernel keeps running after the switch.
-        unsafe { Cr3::write(frame, Cr3Flags::empty()) };
-    }
+    crate::mm::pcid::load(n.cr3);
     let next_rsp = n.saved_rsp;
     (save, next_rsp)
 }
@@ -575,9 +568,7 @@ pub fn kill(id: ThreadId) {
         current
     });
     if is_current {
-        let frame = PhysFrame::containing_address(PhysAddr::new(crate::mm::paging::kernel_pml4()));
-        // SAFETY: the kernel page table maps everything the kernel uses.
-        unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+        crate::mm::pcid::load(crate::mm::paging::kernel_pml4());
         with_sched(|s| {
             if let Some(t) = s.thread(id) {
                 t.cr3 = crate::mm::paging::kernel_pml4();

@@ -73,7 +73,7 @@ pub fn create(caller: &mut Caller) -> Result<Results, Error> {
         else {
             return Err(Error::WrongType);
         };
-        let (cr3, table) = (s.space.pml4(), *table);
+        let (cr3, table) = (s.space.cr3(), *table);
         memory::charge(k, q, THREAD_PAGES)?;
         let id = match sched::create_user("user", cr3, priority) {
             Ok(id) => id,

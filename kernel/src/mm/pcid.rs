@@ -1,0 +1,113 @@
+//! Loading page tables (CR3), with process-context identifiers (PCIDs)
+//! where the CPU has them.
+//!
+//! Every address space gets a PCID (1.., the kernel's tables use 0) when it
+//! is created; a CR3 value here is `PML4 physical address | PCID`. With
+//! PCID, the TLB keeps each address space's entries tagged, so a switch
+//! sets CR3's no-flush bit (63) and keeps them, which is the point of the
+//! whole exercise. That is only correct while the entries tagged with a
+//! PCID belong to the address space being loaded, so the kernel remembers,
+//! per PCID, which page table last ran with it (its *owner*):
+//!
+//! - loading a page table whose PCID is owned by it: no-flush;
+//! - otherwise (first use, a PCID shared because address spaces outnumber
+//!   PCIDs, or a PCID recycled from a destroyed space): flush that PCID by
+//!   loading CR3 without the no-flush bit, and take ownership;
+//! - a page unmapped or protected in a space that is not loaded: its PCID
+//!   loses its owner, so the next load flushes the stale entries.
+//!
+//! Without PCID every CR3 write flushes the (non-global) TLB. Either way
+//! each write is counted, for the benchmarks.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use x86_64::registers::control::Cr3;
+
+/// PCIDs are 12 bits; 0 is the kernel's.
+pub const MAX_PCIDS: usize = 4095;
+const PCID_MASK: u64 = 0xfff;
+const NO_FLUSH: u64 = 1 << 63;
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+/// How many PCIDs to hand out (lowered by `pcid.limit=` to force sharing).
+static LIMIT: AtomicUsize = AtomicUsize::new(MAX_PCIDS);
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// Per PCID: the PML4 whose entries the TLB may hold under it (0 = none).
+static OWNER: [AtomicU64; MAX_PCIDS + 1] = [const { AtomicU64::new(0) }; MAX_PCIDS + 1];
+static WRITES: AtomicU64 = AtomicU64::new(0);
+static FLUSHING_WRITES: AtomicU64 = AtomicU64::new(0);
+
+/// Uses PCIDs if the CPU has them (CR4.PCIDE was set by `cpu::init`);
+/// `limit` caps how many are handed out.
+pub fn init(enabled: bool, limit: usize) {
+    ENABLED.store(enabled, Ordering::Relaxed);
+    LIMIT.store(limit.clamp(1, MAX_PCIDS), Ordering::Relaxed);
+}
+
+/// True if PCIDs are in use.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// A PCID for a new address space (0 if PCIDs are off). When address
+/// spaces outnumber PCIDs they share them round-robin; ownership tracking
+/// keeps that correct.
+pub fn allocate() -> u64 {
+    if !enabled() {
+        return 0;
+    }
+    let limit = LIMIT.load(Ordering::Relaxed);
+    (NEXT.fetch_add(1, Ordering::Relaxed) % limit + 1) as u64
+}
+
+/// Loads the page table `cr3` (PML4 | PCID) if it is not loaded already.
+pub fn load(cr3: u64) {
+    let (current, _) = Cr3::read_raw();
+    let pml4 = cr3 & !PCID_MASK;
+    let pcid = (cr3 & PCID_MASK) as usize;
+    if current.start_address().as_u64() == pml4 && (Cr3::read_raw().1 as u64) == pcid as u64 {
+        return;
+    }
+    let mut value = cr3;
+    if enabled() {
+        let owner = &OWNER[pcid];
+        if owner.load(Ordering::Relaxed) == pml4 {
+            value |= NO_FLUSH;
+        } else {
+            owner.store(pml4, Ordering::Relaxed);
+            FLUSHING_WRITES.fetch_add(1, Ordering::Relaxed);
+        }
+    } else {
+        value = pml4;
+        FLUSHING_WRITES.fetch_add(1, Ordering::Relaxed);
+    }
+    WRITES.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: every page table the kernel loads maps the kernel half
+    // identically, so execution continues; the PCID bits are only set when
+    // CR4.PCIDE is on.
+    unsafe { core::arch::asm!("mov cr3, {}", in(reg) value, options(nostack, preserves_flags)) };
+}
+
+/// Called after a page of the space `cr3` changed while that space may not
+/// be loaded: its PCID loses its owner, so the next load flushes it.
+pub fn invalidate(cr3: u64) {
+    if !enabled() {
+        return;
+    }
+    let pml4 = cr3 & !PCID_MASK;
+    let owner = &OWNER[(cr3 & PCID_MASK) as usize];
+    let _ = owner.compare_exchange(pml4, 0, Ordering::Relaxed, Ordering::Relaxed);
+}
+
+/// Called when the page table `cr3` is destroyed (its frame may come back
+/// as a new PML4 with the same PCID).
+pub fn forget(cr3: u64) {
+    invalidate(cr3);
+}
+
+/// (CR3 writes, of which flushing) since boot.
+pub fn counters() -> (u64, u64) {
+    (
+        WRITES.load(Ordering::Relaxed),
+        FLUSHING_WRITES.load(Ordering::Relaxed),
+    )
+}
