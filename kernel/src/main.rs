@@ -28,6 +28,7 @@ mod boot;
 mod config;
 mod exit;
 mod ipc;
+mod ipc_fast;
 #[cfg(feature = "test-suite")]
 mod ktest;
 mod logger;

@@ -30,6 +30,10 @@ impl MessageInfo {
     const WORDS_MASK: u64 = 0xf;
     /// MR7 carries a capability to transfer.
     pub const CAP: u64 = 1 << 4;
+    /// Take the slow path even where the fast path applies (for tests that
+    /// compare the two, and for the slow-path benchmark). The receiver does
+    /// not see this bit.
+    pub const FORCE_SLOW: u64 = 1 << 5;
     const BYTES_SHIFT: u32 = 8;
     const BYTES_MASK: u64 = 0xffff;
     const TIMEOUT_SHIFT: u32 = 32;
@@ -50,6 +54,11 @@ impl MessageInfo {
     /// With MR7 transferring a capability.
     pub const fn with_cap(self) -> Self {
         MessageInfo(self.0 | Self::CAP)
+    }
+
+    /// Forcing the slow path.
+    pub const fn with_slow_path(self) -> Self {
+        MessageInfo(self.0 | Self::FORCE_SLOW)
     }
 
     /// With a timeout for the blocking part, in milliseconds (0 = none).

@@ -120,11 +120,15 @@ pub enum Syscall {
     Wait = 100,
     /// a0 notification → r0 bits: like Wait without blocking (0 if none).
     Poll = 101,
+
+    /// → r0 CR3 writes since boot, r1 of which flushed the TLB, r2 calls
+    /// that took the IPC fast path. Counters for tests and benchmarks.
+    KernelCounters = 110,
 }
 
 impl Syscall {
     /// Every call, for decoding and for the documentation check.
-    pub const ALL: [Syscall; 47] = [
+    pub const ALL: [Syscall; 48] = [
         Syscall::Null,
         Syscall::Yield,
         Syscall::Sleep,
@@ -172,6 +176,7 @@ impl Syscall {
         Syscall::Signal,
         Syscall::Wait,
         Syscall::Poll,
+        Syscall::KernelCounters,
     ];
 
     /// Decodes `rax`.

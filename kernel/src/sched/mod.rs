@@ -18,6 +18,7 @@
 pub mod ipc;
 pub mod thread;
 
+use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::arch::x86_64::{context, gdt, percpu};
 use crate::mm::stack;
 use alloc::boxed::Box;
@@ -354,6 +355,35 @@ fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mu
     crate::mm::pcid::load(n.cr3);
     let next_rsp = n.saved_rsp;
     (save, next_rsp)
+}
+
+/// Locks the scheduler (interrupts must already be off: syscall paths).
+pub(crate) fn lock() -> spin::MutexGuard<'static, Option<Scheduler>> {
+    SCHED.lock()
+}
+
+impl Scheduler {
+    /// Hands the CPU from the current thread `prev` (which the caller has
+    /// blocked) straight to `next` (which the caller has made ready and
+    /// whose registers hold what it must return to user mode with), with
+    /// no run-queue operation: the IPC fast path. `prev` will later resume
+    /// by returning to user mode from its saved registers, so its kernel
+    /// stack is re-prepared for that here; the caller must not return into
+    /// its own kernel frames afterwards. Returns `next`'s register frame,
+    /// to pass to `return_to_user` once every lock is released.
+    pub(crate) fn fast_switch(&mut self, prev: ThreadId, next: ThreadId) -> *mut TrapFrame {
+        let _ = switch_bookkeeping(self, prev, next);
+        if let Some(p) = self.thread(prev) {
+            let frame = p.user_frame() as *mut TrapFrame as u64;
+            let entry = crate::arch::x86_64::syscall_entry::return_to_user as *const () as u64;
+            // SAFETY: `prev` is a user thread whose TrapFrame tops its kernel
+            // stack; the words below it belong to the syscall that is being
+            // abandoned, which nothing returns into any more.
+            p.saved_rsp = unsafe { context::prepare_stack(frame, entry, frame) };
+        }
+        self.thread(next)
+            .map_or(core::ptr::null_mut(), |n| n.user_frame() as *mut TrapFrame)
+    }
 }
 
 /// Gives up the CPU to another ready thread of the same or higher priority.

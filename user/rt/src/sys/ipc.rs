@@ -195,6 +195,26 @@ impl IpcBuffer {
     }
 }
 
+/// Kernel counters: CR3 writes, of which flushing, and IPC fast-path hits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelCounters {
+    pub cr3_writes: u64,
+    pub cr3_flushes: u64,
+    pub fast_path_calls: u64,
+}
+
+/// Reads the kernel's counters.
+pub fn kernel_counters() -> Result<KernelCounters, Error> {
+    // SAFETY: no arguments.
+    let [cr3_writes, cr3_flushes, fast_path_calls] =
+        unsafe { crate::syscall::syscall0(Syscall::KernelCounters) }?;
+    Ok(KernelCounters {
+        cr3_writes,
+        cr3_flushes,
+        fast_path_calls,
+    })
+}
+
 fn simple(call: Syscall, a0: u64, a1: u64) -> Result<u64, Error> {
     // SAFETY: no pointer arguments.
     unsafe { crate::syscall::syscall2(call, a0, a1) }.map(|[r0, _, _]| r0)

@@ -79,6 +79,10 @@ pub const TESTS: &[Test] = &[
         name: "ipc::notification_bits",
         run: notification_bits,
     },
+    Test {
+        name: "ipc::fast_and_slow_paths_agree",
+        run: fast_and_slow_paths_agree,
+    },
 ];
 
 fn endpoint() -> Result<CapRef, String> {
@@ -414,5 +418,47 @@ fn notification_bits() -> Result<(), String> {
     check_ok!(ipc::signal(n, 0x40));
     check_eq!(check_ok!(waiter.join()), ThreadStatus::Exited(0x40));
     check_ok!(sys::cap_delete(n));
+    Ok(())
+}
+
+/// The same calls with and without the fast path give the same results;
+/// simple calls between waiting partners take the fast path, and forced
+/// ones never do.
+fn fast_and_slow_paths_agree() -> Result<(), String> {
+    let ep = endpoint()?;
+    let server = echo_server(ep, 40)?;
+    // Let the server block in Recv first so the partner is waiting.
+    check_ok!(sys::sleep(Duration::from_millis(10)));
+    let before = check_ok!(ipc::kernel_counters());
+    let mut fast = alloc::vec::Vec::new();
+    for i in 0..20u64 {
+        fast.push(check_ok!(ipc::call(
+            ep,
+            &Message::words(&[i, i * 3, 7, 1, 2, 3, 4, 5])
+        )));
+    }
+    let middle = check_ok!(ipc::kernel_counters());
+    for (i, expected) in fast.iter().enumerate() {
+        let i = i as u64;
+        let mut m = Message::words(&[i, i * 3, 7, 1, 2, 3, 4, 5]);
+        m.info = m.info.with_slow_path();
+        let slow = check_ok!(ipc::call(ep, &m));
+        check_eq!(slow, *expected);
+    }
+    let after = check_ok!(ipc::kernel_counters());
+    check_eq!(check_ok!(server.join()), ThreadStatus::Exited(0));
+    check_ok!(sys::cap_delete(ep));
+    let fast_calls = middle.fast_path_calls - before.fast_path_calls;
+    check!(
+        fast_calls >= 20,
+        "only {fast_calls} of 40 fast-path hand-overs in 20 simple calls"
+    );
+    // Forced-slow calls: the server's ReplyRecv may still go fast, the
+    // client's Call never does.
+    check!(
+        after.fast_path_calls - middle.fast_path_calls <= 20,
+        "forced slow calls took the fast path"
+    );
+    check_eq!(fast[5].mrs, [6, 16, 8, 2, 3, 4, 5, 6]);
     Ok(())
 }
