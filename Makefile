@@ -29,15 +29,17 @@ USER_PROGRAMS := $(OUT)/root.elf $(OUT)/usertests.elf
 MODULES := $(OUT)/root.elf:root $(OUT)/usertests.elf:usertests
 USER_FLAGS := -C relocation-model=static -C force-frame-pointers=yes
 
-.PHONY: help deps kernel kernel-test user iso iso-test run test test-host test-kernel \
+.PHONY: help deps kernel kernel-test user iso iso-test run test test-host test-kernel test-bochs bench \
         test-kernel-limine test-boot-variants test-harness runner lint gdb clean check-build-std
 
 help:
 	@echo "Bulkhead targets:"
 	@echo "  make run                 build, make the ISO, boot it in QEMU (quit: Ctrl-A X)"
-	@echo "  make test                host unit tests + in-kernel suite in QEMU (GRUB, and Limine if LIMINE_DIR)"
+	@echo "  make test                host unit tests, kernel and user-land suites in QEMU (GRUB, Limine if LIMINE_DIR) and Bochs"
+	@echo "  make test-bochs          the suites under Bochs on a CPU with PCID and INVPCID (~30 s)"
 	@echo "  make deps                install missing packages (apt) or say what to install"
 	@echo "  make iso                 target/bulkhead/bulkhead.iso (Limine if LIMINE_DIR is set, else GRUB)"
+	@echo "  make bench               benchmarks in QEMU (TCG + icount: instructions); target/bench/results.json"
 	@echo "  make gdb                 boot paused with a gdb stub and attach gdb with the kernel's symbols"
 	@echo "  make lint                cargo fmt --check and clippy (host crates and kernel)"
 	@echo "  make check-build-std     build the kernel with Debian's Rust and -Zbuild-std"
@@ -79,6 +81,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-harness
 	@if [ -n "$${LIMINE_DIR:-}" ]; then $(MAKE) --no-print-directory test-kernel-limine; \
 	 else echo "test: LIMINE_DIR not set: the Limine boot path was not tested (GRUB only)"; fi
+	@$(MAKE) --no-print-directory test-bochs
 	@scripts/test-summary.sh $(OUT)
 
 test-host: | deps
@@ -121,6 +124,18 @@ test-harness: $(OUT)/bulkhead-test.elf $(RUNNER)
 	@scripts/mkiso.sh $(OUT)/bulkhead-test.elf $(OUT)/harness-hang.iso "test=harness test.inject=hang" grub >/dev/null
 	@echo "== harness-hang: must time out"
 	@$(RUNNER) test --iso $(OUT)/harness-hang.iso --timeout 20 --log $(OUT)/harness-hang.log --expect-failure timeout
+	$(call boot_test,harness-nopcid,loglevel=warn test=harness,grub,--require-pcid --expect-failure no-pcid)
+
+# Benchmarks: QEMU TCG with -icount (figures are instructions, deterministic);
+# BENCH_ACCEL=kvm reports real cycles where KVM works.
+BENCH_ACCEL ?= tcg
+bench: | deps
+	@scripts/bench.sh $(BENCH_ACCEL)
+
+# The suite under Bochs 2.7 on a CPU with PCID and INVPCID (QEMU's TCG has
+# neither); fails unless the banner says 'PCID yes' and 'INVPCID yes'.
+test-bochs: | deps
+	@scripts/test-bochs.sh
 
 lint: | deps
 	$(CARGO) fmt --all --check
@@ -128,7 +143,8 @@ lint: | deps
 	@if scripts/kernel-build.sh --probe-prebuilt 2>/dev/null; then \
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt -- -D warnings; \
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt --features test-suite -- -D warnings; \
-	  RUSTFLAGS="$(USER_FLAGS)" $(CARGO) clippy -q -p bulkhead-root -p bulkhead-usertests -p bulkhead-rt --release --target x86_64-unknown-none --target-dir target/user-prebuilt -- -D warnings; \
+	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt --features bench -- -D warnings; \
+	  RUSTFLAGS="$(USER_FLAGS)" $(CARGO) clippy -q -p bulkhead-root -p bulkhead-usertests -p bulkhead-bench -p bulkhead-rt --release --target x86_64-unknown-none --target-dir target/user-prebuilt -- -D warnings; \
 	else echo "lint: kernel clippy skipped (no prebuilt x86_64-unknown-none target)"; fi
 
 check-build-std: $(RUNNER)

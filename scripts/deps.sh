@@ -22,6 +22,10 @@ need mformat mtools
 need grub-mkrescue grub-common
 [ -d /usr/lib/grub/i386-pc ] || missing+=(grub-pc-bin)
 [ -d /usr/lib/grub/x86_64-efi ] || missing+=(grub-efi-amd64-bin)
+# Bochs models a CPU with PCID and INVPCID (QEMU's TCG has neither).
+need bochs bochs
+[ -f /usr/share/bochs/BIOS-bochs-latest ] || missing+=(bochsbios)
+[ -f /usr/share/vgabios/vgabios.bin ] || missing+=(vgabios)
 
 # Rust: the prebuilt target if the active toolchain has (or can get) it,
 # else Debian's Rust with its library source for -Zbuild-std.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the native user programs for x86_64-unknown-none and copies them:
 #
-#   scripts/user-build.sh OUT_DIR      ->  OUT_DIR/root.elf, OUT_DIR/usertests.elf
+#   scripts/user-build.sh OUT_DIR      ->  OUT_DIR/root.elf, OUT_DIR/usertests.elf,
+#                                          OUT_DIR/bench.elf
 #
-# The programs (servers/root, user/tests, on the runtime user/rt) are static
+# The programs (servers/root, user/tests, user/bench, on the runtime user/rt) are static
 # executables linked at 0x400000 by user/user.ld, with the default code
 # model (RUSTFLAGS replaces the kernel's flags from .cargo/config.toml).
 # See scripts/toolchain.sh for the two toolchain paths.
@@ -15,8 +16,9 @@ out=${1:?usage: user-build.sh OUT_DIR}
 mode=$(toolchain_mode) || { echo "user-build: cannot build" >&2; exit 1; }
 flags="-C relocation-model=static -C force-frame-pointers=yes"
 target_dir="$here/target/user-$mode"
-(cd "$here" && target_cargo "$mode" "$target_dir" "$flags" -p bulkhead-root -p bulkhead-usertests)
+(cd "$here" && target_cargo "$mode" "$target_dir" "$flags" -p bulkhead-root -p bulkhead-usertests -p bulkhead-bench)
 mkdir -p "$out"
 cp "$target_dir/$target/release/bulkhead-root" "$out/root.elf"
 cp "$target_dir/$target/release/bulkhead-usertests" "$out/usertests.elf"
-echo "user-build: $out/root.elf $out/usertests.elf ($mode toolchain)"
+cp "$target_dir/$target/release/bulkhead-bench" "$out/bench.elf"
+echo "user-build: $out/root.elf $out/usertests.elf $out/bench.elf ($mode toolchain)"

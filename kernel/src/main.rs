@@ -24,6 +24,8 @@ extern crate alloc;
 
 mod acpi;
 mod arch;
+#[cfg(feature = "bench")]
+mod bench;
 mod boot;
 mod config;
 mod exit;
@@ -161,6 +163,8 @@ fn normal_run() -> ! {
             time::uptime_micros() / 1000
         );
     }
+    #[cfg(feature = "bench")]
+    bench::run_kernel_benches();
     match rootserver::start(boot_info(), None) {
         Ok(root) => {
             let ending = sched::wait(root);

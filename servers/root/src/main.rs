@@ -7,6 +7,10 @@
 //! `usertests` module as a child process holding only the capabilities it
 //! is given (see [`process`]), waits for it and reports how it ended.
 //!
+//! When the boot modules include `bench` (the ISO `make bench` boots), it
+//! runs that module instead of `usertests` and of its own checks, and then
+//! ends the emulator run: success only if the benchmarks exited with 0.
+//!
 //! In a test run (the kernel's test build sets `RootInfo::test_run`, or
 //! `user.exit=1` is on the command line) it then prints one combined
 //! summary — the kernel's in-kernel tests, its own checks and the child's
@@ -28,7 +32,7 @@ mod selftest;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use bulkhead_rt::abi::root_info::RootInfo;
+use bulkhead_rt::abi::root_info::{ModuleInfo, RootInfo};
 use bulkhead_rt::abi::{root_slots, Error};
 use bulkhead_rt::boot::{root_cap, root_info};
 use bulkhead_rt::child::TestReport;
@@ -44,6 +48,8 @@ const ROOT_HEAP_QUOTA_PAGES: u64 = 1024;
 const ROOT_HEAP_INITIAL_PAGES: u64 = 64;
 /// The boot module holding the user-land test suite.
 const USERTESTS_MODULE: &str = "usertests";
+/// The boot module holding the benchmarks; run instead of the tests.
+const BENCH_MODULE: &str = "bench";
 
 fn main(argument: u64) -> i32 {
     bulkhead_rt::init_console(root_cap(root_slots::CONSOLE));
@@ -56,6 +62,9 @@ fn main(argument: u64) -> i32 {
         return 1;
     }
     println!("{}", banner(&info));
+    if let Some(module) = info.modules().iter().find(|m| m.name() == BENCH_MODULE) {
+        run_bench(module);
+    }
     let cmdline = info.cmdline();
     let selftest = if cmdline::flag(cmdline, "root.selftest") {
         selftest::run()
@@ -110,6 +119,22 @@ fn banner(info: &RootInfo) -> String {
     )
 }
 
+/// Runs the benchmarks module (see the crate docs) and ends the run.
+fn run_bench(module: &ModuleInfo) -> ! {
+    let success = match process::launch(module, None) {
+        Ok(child) => {
+            println!("root: started {BENCH_MODULE} (entry {:#x})", child.entry);
+            report_end(BENCH_MODULE, child.wait())
+        }
+        Err(failure) => {
+            println!("root: cannot start {BENCH_MODULE}: {failure}");
+            false
+        }
+    };
+    let debug_exit = root_cap(root_slots::EXIT_PORTS);
+    bulkhead_rt::exit_emulator(debug_exit, root_cap(root_slots::BOCHS_PORT), success)
+}
+
 /// How the test suite child went.
 struct UserRun {
     /// It exited with code 0.
@@ -141,28 +166,28 @@ fn run_usertests(info: &RootInfo) -> UserRun {
         child.entry
     );
     UserRun {
-        succeeded: report_end(child.wait()),
+        succeeded: report_end(USERTESTS_MODULE, child.wait()),
         report: child.report(),
     }
 }
 
-/// Prints how the child ended; true for exit code 0.
-fn report_end(end: Result<ThreadStatus, Error>) -> bool {
+/// Prints how the child `name` ended; true for exit code 0.
+fn report_end(name: &str, end: Result<ThreadStatus, Error>) -> bool {
     match end {
         Ok(ThreadStatus::Exited(code)) => {
-            println!("root: {USERTESTS_MODULE} exited with code {}", code as i64);
+            println!("root: {name} exited with code {}", code as i64);
             code == 0
         }
         Ok(ThreadStatus::Faulted { vector, address }) => {
-            println!("root: {USERTESTS_MODULE} faulted: vector {vector} at {address:#x}");
+            println!("root: {name} faulted: vector {vector} at {address:#x}");
             false
         }
         Ok(other) => {
-            println!("root: {USERTESTS_MODULE} ended in state {other:?}");
+            println!("root: {name} ended in state {other:?}");
             false
         }
         Err(error) => {
-            println!("root: waiting for {USERTESTS_MODULE} failed: {error}");
+            println!("root: waiting for {name} failed: {error}");
             false
         }
     }

@@ -6,6 +6,14 @@
 //! `bulkhead: exit code 0x10` and then ends Bochs by writing `Shutdown` to port
 //! 0x8900, so the exit-code line stands in for QEMU's status: value v becomes
 //! status `(v << 1) | 1`, and Bochs must have exited by itself.
+//!
+//! Two bochsrc settings matter beyond the obvious. `clock: sync=none` makes
+//! emulated time follow the instruction count at `cpu: ips=` instructions per
+//! emulated second, and the TSC and the local APIC timer count at that rate:
+//! Bochs' default of 4 million would be a 4 MHz TSC, which the kernel rejects
+//! as implausible (it wants at least 100 MHz), so [`IPS`] is 200 million. And
+//! `sound: driver=dummy` keeps Bochs from opening ALSA, which aborts Bochs
+//! 2.7 (`buffer overflow detected`) on a machine without a sound card.
 
 use crate::capture::{end_of, LineBuffer, Sink};
 use crate::cli::Judging;
@@ -23,12 +31,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often the serial file is polled.
 const POLL: Duration = Duration::from_millis(50);
+/// Emulated instructions per emulated second: the guest's TSC and APIC timer
+/// rate (see the module docs).
+pub const IPS: u64 = 200_000_000;
 
 /// The bochsrc for booting `iso` with COM1 written to `serial` and the log to `log`.
 pub fn bochsrc(iso: &Path, serial: &Path, log: &Path) -> String {
     format!(
         "\
-cpu: model=corei7_haswell_4770, reset_on_triple_fault=0
+cpu: model=corei7_haswell_4770, ips={IPS}, reset_on_triple_fault=0
 memory: guest=128, host=128
 ata0-master: type=cdrom, path=\"{}\", status=inserted
 boot: cdrom
@@ -39,6 +50,7 @@ clock: sync=none, time0=local
 log: \"{}\"
 panic: action=fatal
 error: action=report
+sound: driver=dummy
 ",
         iso.display(),
         serial.display(),
@@ -198,6 +210,7 @@ pub fn test(iso: &Path, judging: &Judging) -> Result<Verdict, String> {
         &end,
         &Options {
             expect: judging.expect,
+            require_pcid: judging.require_pcid,
         },
     );
     if !verdict.is_pass() {
@@ -217,7 +230,9 @@ mod tests {
     fn bochsrc_has_the_required_lines() {
         let rc = bochsrc(Path::new("/b.iso"), Path::new("/t/s"), Path::new("/t/l"));
         for needle in [
-            "cpu: model=corei7_haswell_4770",
+            "cpu: model=corei7_haswell_4770, ips=200000000,",
+            "clock: sync=none",
+            "sound: driver=dummy",
             "ata0-master: type=cdrom, path=\"/b.iso\", status=inserted",
             "boot: cdrom",
             "memory: guest=128, host=128",

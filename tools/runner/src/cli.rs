@@ -5,6 +5,7 @@
 //! untouched. Each subcommand lists the flags it accepts; anything else is a
 //! usage error, reported as a message for `main` to print.
 
+use crate::bench::BenchOptions;
 use crate::verdict::Kind;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,11 +14,19 @@ use std::path::PathBuf;
 pub const USAGE: &str = "\
 usage:
   bulkhead-runner test  --iso PATH [--timeout SECS] [--memory SIZE] [--accel tcg|kvm]
-                        [--icount] [--expect-failure REASON] [--log FILE] [-- QEMU ARGS]
+                        [--icount] [--require-pcid] [--expect-failure REASON] [--log FILE]
+                        [-- QEMU ARGS]
   bulkhead-runner run   --iso PATH [--memory SIZE] [--accel tcg|kvm] [--icount] [-- QEMU ARGS]
-  bulkhead-runner bochs --iso PATH [--timeout SECS] [--expect-failure REASON] [--log FILE]
+  bulkhead-runner bochs --iso PATH [--timeout SECS] [--require-pcid] [--expect-failure REASON]
+                        [--log FILE]
+  bulkhead-runner bench --iso PATH [--accel tcg|kvm] [--timeout SECS] [--memory SIZE]
+                        [--json FILE] [--markdown FILE] [--log FILE]
 
-REASON is one of: failed-test, panic, triple-fault, timeout, missing-summary, exception.
+REASON is one of: failed-test, panic, triple-fault, timeout, missing-summary, exception,
+no-pcid. --require-pcid fails the run unless the kernel's banner says 'PCID yes' and
+'INVPCID yes'.
+bench boots TCG with -icount shift=0,sleep=off (figures count instructions) or KVM
+without icount (figures are cycles), prints a Markdown table and writes the files asked for.
 Defaults: --timeout 120, --memory 128M, --accel tcg.
 Environment: BULKHEAD_QEMU and BULKHEAD_BOCHS override the emulator binaries.
 Exit codes: 0 pass, 1 fail, 2 usage or environment error.";
@@ -55,6 +64,8 @@ pub struct Judging {
     pub timeout_secs: u64,
     pub expect: Option<Kind>,
     pub log: Option<PathBuf>,
+    /// `--require-pcid`: the banner must report PCID and INVPCID in use.
+    pub require_pcid: bool,
 }
 
 /// A parsed command line.
@@ -63,6 +74,7 @@ pub enum Command {
     Test { machine: Machine, judging: Judging },
     Run { machine: Machine },
     Bochs { iso: PathBuf, judging: Judging },
+    Bench(BenchOptions),
     Help,
 }
 
@@ -70,7 +82,12 @@ pub enum Command {
 const TEST_FLAGS: &[&str] = &["iso", "timeout", "memory", "accel", "expect-failure", "log"];
 const RUN_FLAGS: &[&str] = &["iso", "memory", "accel"];
 const BOCHS_FLAGS: &[&str] = &["iso", "timeout", "expect-failure", "log"];
-const QEMU_SWITCHES: &[&str] = &["icount"];
+const BENCH_FLAGS: &[&str] = &[
+    "iso", "accel", "timeout", "memory", "json", "markdown", "log",
+];
+const TEST_SWITCHES: &[&str] = &["icount", "require-pcid"];
+const RUN_SWITCHES: &[&str] = &["icount"];
+const BOCHS_SWITCHES: &[&str] = &["require-pcid"];
 
 /// Flags as given, before they are typed.
 #[derive(Debug, Default)]
@@ -172,6 +189,7 @@ fn judging(raw: &mut Raw) -> Result<Judging, String> {
         timeout_secs: parse_timeout(raw.take("timeout"))?,
         expect: raw.take("expect-failure").map(|r| r.parse()).transpose()?,
         log: raw.take("log").map(PathBuf::from),
+        require_pcid: raw.switch("require-pcid"),
     })
 }
 
@@ -185,6 +203,25 @@ fn parse_bochs(mut raw: Raw) -> Result<Command, String> {
     })
 }
 
+fn parse_bench(mut raw: Raw) -> Result<Command, String> {
+    if !raw.extra.is_empty() {
+        return Err("bench takes no extra emulator arguments".to_string());
+    }
+    let memory = raw.take("memory").unwrap_or_else(|| "128M".to_string());
+    if memory.is_empty() {
+        return Err("--memory needs a size such as 128M".to_string());
+    }
+    Ok(Command::Bench(BenchOptions {
+        iso: take_iso(&mut raw)?,
+        accel: parse_accel(raw.take("accel"))?,
+        memory,
+        timeout_secs: parse_timeout(raw.take("timeout"))?,
+        json: raw.take("json").map(PathBuf::from),
+        markdown: raw.take("markdown").map(PathBuf::from),
+        log: raw.take("log").map(PathBuf::from),
+    }))
+}
+
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let Some((sub, rest)) = args.split_first() else {
@@ -195,7 +232,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
     match sub.as_str() {
         "test" => {
-            let mut raw = parse_raw(rest, TEST_FLAGS, QEMU_SWITCHES)?;
+            let mut raw = parse_raw(rest, TEST_FLAGS, TEST_SWITCHES)?;
             let judging = judging(&mut raw)?;
             Ok(Command::Test {
                 machine: machine(&mut raw)?,
@@ -203,12 +240,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             })
         }
         "run" => {
-            let mut raw = parse_raw(rest, RUN_FLAGS, QEMU_SWITCHES)?;
+            let mut raw = parse_raw(rest, RUN_FLAGS, RUN_SWITCHES)?;
             Ok(Command::Run {
                 machine: machine(&mut raw)?,
             })
         }
-        "bochs" => parse_bochs(parse_raw(rest, BOCHS_FLAGS, &[])?),
+        "bochs" => parse_bochs(parse_raw(rest, BOCHS_FLAGS, BOCHS_SWITCHES)?),
+        "bench" => parse_bench(parse_raw(rest, BENCH_FLAGS, &[])?),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown subcommand '{other}'")),
     }
@@ -235,12 +273,13 @@ mod tests {
         assert!(!machine.icount && machine.extra.is_empty());
         assert_eq!(judging.timeout_secs, 120);
         assert_eq!((judging.expect, judging.log), (None, None));
+        assert!(!judging.require_pcid);
     }
 
     #[test]
     fn test_all_flags() {
         let line = "test --iso=b.iso --timeout 5 --memory 256M --accel kvm --icount \
-                    --expect-failure panic --log out.txt -- -smp 2";
+                    --require-pcid --expect-failure panic --log out.txt -- -smp 2";
         let Command::Test { machine, judging } = parse(&args(line)).unwrap() else {
             panic!("not a test command");
         };
@@ -253,6 +292,7 @@ mod tests {
         assert_eq!(judging.timeout_secs, 5);
         assert_eq!(judging.expect, Some(Kind::Panic));
         assert_eq!(judging.log, Some(PathBuf::from("out.txt")));
+        assert!(judging.require_pcid);
     }
 
     #[test]
@@ -267,6 +307,8 @@ mod tests {
             .contains("needs a value"));
         assert!(parse(&args("run --iso a --timeout 3")).is_err());
         assert!(parse(&args("bochs --iso a -- -x")).is_err());
+        assert!(parse(&args("run --iso a --require-pcid")).is_err());
+        assert!(parse(&args("bochs --iso a --require-pcid=yes")).is_err());
         assert!(parse(&args("frob")).is_err());
         assert!(parse(&args("test stray")).is_err());
     }
@@ -277,11 +319,12 @@ mod tests {
             parse(&args("run --iso a -- -s")),
             Ok(Command::Run { .. })
         ));
-        let Command::Bochs { iso, judging } = parse(&args("bochs --iso a --timeout 7")).unwrap()
-        else {
+        let line = "bochs --iso a --timeout 7 --require-pcid";
+        let Command::Bochs { iso, judging } = parse(&args(line)).unwrap() else {
             panic!("not a bochs command");
         };
         assert_eq!((iso, judging.timeout_secs), (PathBuf::from("a"), 7));
+        assert!(judging.require_pcid);
         assert_eq!(parse(&args("test --help")), Ok(Command::Help));
         assert_eq!(parse(&args("help")), Ok(Command::Help));
     }

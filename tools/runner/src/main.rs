@@ -3,11 +3,14 @@
 //!
 //! `test` runs QEMU headless with a host timeout, streams the guest's lines,
 //! and prints one `runner: PASS: ...` or `runner: FAIL: ...` verdict line; `run`
-//! boots interactively; `bochs` runs the same judged test under Bochs. Exit
-//! codes: 0 pass, 1 fail, 2 usage or environment error.
+//! boots interactively; `bochs` runs the same judged test under Bochs; `bench`
+//! boots a benchmark ISO and prints and saves its results. Exit codes: 0 pass,
+//! 1 fail, 2 usage or environment error.
 
 #![forbid(unsafe_code)]
 
+mod bench;
+mod bench_report;
 mod bochs;
 mod capture;
 mod cli;
@@ -27,6 +30,7 @@ fn execute(command: Command) -> Result<i32, String> {
         Command::Test { machine, judging } => Ok(qemu::test(&machine, &judging)?.exit_code()),
         Command::Run { machine } => qemu::run(&machine),
         Command::Bochs { iso, judging } => Ok(bochs::test(&iso, &judging)?.exit_code()),
+        Command::Bench(options) => bench::run(&options),
         Command::Help => {
             println!("{}", cli::USAGE);
             Ok(0)

@@ -3,9 +3,11 @@
 //! The kernel prints `test NAME ... ok` or `test NAME ... FAILED` per test
 //! (optionally behind a `[container] ` or `container: ` prefix), a final
 //! `N passed, N failed[, N skipped]` summary, `KERNEL PANIC` on a panic (after
-//! an `EXCEPTION ...` report when a CPU exception caused it), and under Bochs a
-//! last `bulkhead: exit code 0x10` line. [`scan`] folds a whole transcript into
-//! a [`Transcript`]; nothing here touches processes or files.
+//! an `EXCEPTION ...` report when a CPU exception caused it), a banner line
+//! `cpu: PCID yes INVPCID no SMEP yes ...` naming the CPU features in use, and
+//! a last `bulkhead: exit code 0x10` line (the one Bochs runs are judged by).
+//! [`scan`] folds a whole transcript into a [`Transcript`]; nothing here
+//! touches processes or files.
 
 use std::fmt;
 
@@ -43,6 +45,41 @@ impl fmt::Display for Summary {
     }
 }
 
+/// What the banner's `cpu:` line says about PCID and INVPCID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PcidBanner {
+    /// `PCID yes`: CPUID has PCID and the kernel turned CR4.PCIDE on.
+    pub pcid: bool,
+    /// `INVPCID yes`.
+    pub invpcid: bool,
+}
+
+impl PcidBanner {
+    /// Both are in use.
+    pub fn both(self) -> bool {
+        self.pcid && self.invpcid
+    }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+impl fmt::Display for PcidBanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PCID {} INVPCID {}",
+            yes_no(self.pcid),
+            yes_no(self.invpcid)
+        )
+    }
+}
+
 /// Marker of a kernel panic line.
 pub const PANIC_MARKER: &str = "KERNEL PANIC";
 /// Marker of a CPU exception report line.
@@ -65,6 +102,8 @@ pub struct Transcript {
     pub exception: Option<String>,
     /// The last non-empty line.
     pub last_line: Option<String>,
+    /// The last banner line naming PCID and INVPCID, if any.
+    pub pcid: Option<PcidBanner>,
 }
 
 /// Removes one `[something] ` or `something: ` prefix, if there is one.
@@ -145,6 +184,25 @@ pub fn parse_exit_code(line: &str) -> Option<u32> {
     }
 }
 
+/// Parses the banner's `cpu: NAME yes|no NAME yes|no ...` line; `None` unless
+/// it names both PCID and INVPCID.
+pub fn parse_pcid_banner(line: &str) -> Option<PcidBanner> {
+    let rest = line.trim().strip_prefix("cpu: ")?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let flag = |name: &str| {
+        let pair = words.chunks(2).find(|pair| pair[0] == name)?;
+        match pair.get(1) {
+            Some(&"yes") => Some(true),
+            Some(&"no") => Some(false),
+            _ => None,
+        }
+    };
+    Some(PcidBanner {
+        pcid: flag("PCID")?,
+        invpcid: flag("INVPCID")?,
+    })
+}
+
 /// Folds a transcript into a [`Transcript`].
 ///
 /// An `EXCEPTION` line counts as the cause of the panic only if no test result
@@ -171,6 +229,8 @@ pub fn scan<S: AsRef<str>>(lines: &[S]) -> Transcript {
             }
         } else if let Some(summary) = parse_summary(line) {
             transcript.summary = Some(summary);
+        } else if let Some(banner) = parse_pcid_banner(line) {
+            transcript.pcid = Some(banner);
         } else if line.contains(EXCEPTION_MARKER) {
             pending_exception = Some(line);
         }
@@ -217,6 +277,26 @@ mod tests {
         assert_eq!(parse_exit_code("bulkhead: exit code 17"), Some(17));
         assert_eq!(parse_exit_code("bulkhead: exit code zz"), None);
         assert_eq!(parse_exit_code("exit code 0x10"), None);
+    }
+
+    #[test]
+    fn pcid_banner_lines() {
+        let line = "cpu: PCID yes INVPCID yes SMEP yes SMAP no UMIP no NX yes XSAVE yes";
+        let banner = parse_pcid_banner(line).unwrap();
+        assert!(banner.both());
+        assert_eq!(banner.to_string(), "PCID yes INVPCID yes");
+        let banner = parse_pcid_banner("cpu: PCID no INVPCID no SMEP yes").unwrap();
+        assert_eq!((banner.pcid, banner.invpcid), (false, false));
+        // INVPCID's name contains PCID's: each is read from its own word.
+        let banner = parse_pcid_banner("cpu: INVPCID yes PCID no").unwrap();
+        assert_eq!((banner.pcid, banner.invpcid), (false, true));
+        // The log line listing features in use is not the banner.
+        let log = "[   0.0] INFO  cpu: on: NX SMEP PCID INVPCID; absent: SMAP";
+        assert_eq!(parse_pcid_banner(log), None);
+        assert_eq!(parse_pcid_banner("cpu: SMEP yes NX yes"), None);
+        assert_eq!(parse_pcid_banner("cpu: PCID maybe INVPCID yes"), None);
+        let t = scan(&["cpu: PCID no INVPCID no", "cpu: PCID yes INVPCID yes"]);
+        assert!(t.pcid.is_some_and(PcidBanner::both));
     }
 
     #[test]

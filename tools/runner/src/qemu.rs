@@ -80,6 +80,7 @@ pub fn test(machine: &Machine, judging: &Judging) -> Result<Verdict, String> {
         .map_err(|e| format!("running {}: {e}", program.display()))?;
     let options = Options {
         expect: judging.expect,
+        require_pcid: judging.require_pcid,
     };
     let verdict = judge(&lines, &end, &options);
     sink.line(&format!("runner: {verdict}"))

@@ -6,10 +6,11 @@
 //! [`Verdict`]. A run passes only if QEMU exited with status 33 (the guest wrote
 //! 0x10 to the `isa-debug-exit` port), no test failed, no panic was printed, the
 //! summary is present with 0 failed, and its passed count matches the `ok`
-//! lines. With `--expect-failure` the verdict inverts: it passes only if the run
+//! lines. With `--require-pcid` the banner must also say `PCID yes` and
+//! `INVPCID yes`. With `--expect-failure` the verdict inverts: it passes only if the run
 //! failed for exactly the expected [`Kind`] of reason.
 
-use crate::protocol::{scan, Summary, Transcript};
+use crate::protocol::{scan, PcidBanner, Summary, Transcript};
 use std::fmt;
 use std::str::FromStr;
 
@@ -40,17 +41,19 @@ pub enum Kind {
     Timeout,
     MissingSummary,
     Exception,
+    NoPcid,
 }
 
 impl Kind {
     /// All kinds, in the order the usage text lists them.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::FailedTest,
         Kind::Panic,
         Kind::TripleFault,
         Kind::Timeout,
         Kind::MissingSummary,
         Kind::Exception,
+        Kind::NoPcid,
     ];
 
     /// The command-line spelling.
@@ -62,6 +65,7 @@ impl Kind {
             Kind::Timeout => "timeout",
             Kind::MissingSummary => "missing-summary",
             Kind::Exception => "exception",
+            Kind::NoPcid => "no-pcid",
         }
     }
 }
@@ -94,6 +98,8 @@ impl FromStr for Kind {
 pub struct Options {
     /// Invert the verdict: the run must fail for exactly this reason.
     pub expect: Option<Kind>,
+    /// Fail unless the banner says `PCID yes` and `INVPCID yes`.
+    pub require_pcid: bool,
 }
 
 /// Why a run failed.
@@ -125,6 +131,8 @@ pub enum Failure {
     CountMismatch { passed: u64, ok_lines: usize },
     /// The guest exited with the failure value though nothing else went wrong.
     GuestExitValue,
+    /// `--require-pcid`, but the banner said otherwise (or was missing).
+    NoPcid { banner: Option<PcidBanner> },
 }
 
 impl Failure {
@@ -137,6 +145,7 @@ impl Failure {
             Failure::TripleFault { .. } | Failure::NoStatus { .. } => Some(Kind::TripleFault),
             Failure::FailedTests { .. } | Failure::GuestExitValue => Some(Kind::FailedTest),
             Failure::MissingSummary => Some(Kind::MissingSummary),
+            Failure::NoPcid { .. } => Some(Kind::NoPcid),
             Failure::BadStatus { .. } | Failure::CountMismatch { .. } => None,
         }
     }
@@ -202,6 +211,14 @@ impl fmt::Display for Failure {
             Failure::GuestExitValue => write!(
                 f,
                 "guest exited with the failure value (status {FAILURE_STATUS}) though no test failed"
+            ),
+            Failure::NoPcid { banner: Some(banner) } => write!(
+                f,
+                "PCID and INVPCID required, but the banner says '{banner}'"
+            ),
+            Failure::NoPcid { banner: None } => write!(
+                f,
+                "PCID and INVPCID required, but no 'cpu: PCID .. INVPCID ..' banner line"
             ),
         }
     }
@@ -307,8 +324,9 @@ fn test_failure(t: &Transcript) -> Result<Summary, Failure> {
     Ok(summary)
 }
 
-/// Judges the run without regard to `--expect-failure`.
-fn outcome(t: &Transcript, end: &End) -> Result<Summary, Failure> {
+/// Judges the run without regard to `--expect-failure`. A missing PCID
+/// (under `--require-pcid`) is reported only when nothing else went wrong.
+fn outcome(t: &Transcript, end: &End, require_pcid: bool) -> Result<Summary, Failure> {
     if let Some(panic) = &t.panic {
         return Err(match &t.exception {
             Some(exception) => Failure::Exception {
@@ -324,6 +342,9 @@ fn outcome(t: &Transcript, end: &End) -> Result<Summary, Failure> {
         return Err(failure);
     }
     let summary = test_failure(t)?;
+    if require_pcid && !t.pcid.is_some_and(PcidBanner::both) {
+        return Err(Failure::NoPcid { banner: t.pcid });
+    }
     match end {
         End::Exited { status } if *status == SUCCESS_STATUS => Ok(summary),
         _ => Err(Failure::GuestExitValue),
@@ -332,7 +353,7 @@ fn outcome(t: &Transcript, end: &End) -> Result<Summary, Failure> {
 
 /// Judges a run from the guest's lines, how the emulator ended, and options.
 pub fn judge<S: AsRef<str>>(lines: &[S], end: &End, options: &Options) -> Verdict {
-    let outcome = outcome(&scan(lines), end);
+    let outcome = outcome(&scan(lines), end, options.require_pcid);
     match (options.expect, outcome) {
         (None, Ok(summary)) => Verdict::Pass { summary },
         (None, Err(failure)) => Verdict::Fail(failure),

@@ -261,3 +261,38 @@ fn bochs_failure_is_red() {
         .find_map(|l| l.strip_prefix("runner: bochs files kept in "));
     let _ = fs::remove_dir_all(kept.expect("kept dir reported"));
 }
+
+#[test]
+fn bochs_require_pcid_reads_the_banner() {
+    let with = |banner: &'static str| {
+        let mut lines = vec![banner];
+        lines.extend_from_slice(CLEAN);
+        lines.push("bulkhead: exit code 0x10");
+        lines
+    };
+    let yes = with("cpu: PCID yes INVPCID yes SMEP yes SMAP no UMIP no NX yes XSAVE yes");
+    let (code, out) = bochs_run(&yes, &["--require-pcid"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(verdict_line(&out), "runner: PASS: 2 passed, 0 failed");
+    let no = with("cpu: PCID no INVPCID no SMEP yes SMAP no UMIP no NX yes XSAVE yes");
+    let (code, out) = bochs_run(&no, &["--require-pcid"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        verdict_line(&out),
+        "runner: FAIL: PCID and INVPCID required, but the banner says 'PCID no INVPCID no'"
+    );
+    let kept = out
+        .lines()
+        .find_map(|l| l.strip_prefix("runner: bochs files kept in "));
+    let _ = fs::remove_dir_all(kept.expect("kept dir reported"));
+}
+
+#[test]
+fn qemu_require_pcid_fails_without_the_banner() {
+    let fake = guest(CLEAN, 33);
+    let (code, out) = fake.run(&["--require-pcid"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(verdict_line(&out).contains("no 'cpu: PCID .. INVPCID ..' banner line"));
+    let (code, out) = fake.run(&["--require-pcid", "--expect-failure", "no-pcid"]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -7,6 +7,12 @@
 //! as separate capabilities (`root_slots::EXIT_PORTS`, `BOCHS_PORT`), so
 //! [`exit_emulator`] takes both; [`exit_qemu`] uses one capability for
 //! both. If neither device is present the thread exits.
+//!
+//! Before touching the ports it prints `bulkhead: exit code 0x10` (or
+//! `0x11`), the same line the kernel's own exit prints: Bochs has no exit
+//! status to carry the verdict, so `bulkhead-runner bochs` reads it from that
+//! line. The kernel drains the UART before any write to port 0xf4, so the
+//! line is on the wire before `Shutdown` stops Bochs.
 
 use bulkhead_abi::CapRef;
 
@@ -27,10 +33,12 @@ pub fn exit_qemu(ports: CapRef, success: bool) -> ! {
     exit_emulator(ports, ports, success)
 }
 
-/// Writes the verdict to `isa-debug-exit` through `debug_exit` (QEMU stops
-/// here), then `Shutdown` to Bochs through `bochs`, then ends the thread.
+/// Prints the exit-code line, writes the verdict to `isa-debug-exit` through
+/// `debug_exit` (QEMU stops here), then `Shutdown` to Bochs through `bochs`,
+/// then ends the thread.
 pub fn exit_emulator(debug_exit: CapRef, bochs: CapRef, success: bool) -> ! {
     let value = if success { EXIT_SUCCESS } else { EXIT_FAILURE };
+    crate::println!("bulkhead: exit code {value:#x}");
     let _ = sys::port_write(debug_exit, DEBUG_EXIT_PORT, PortWidth::Dword, value);
     for byte in b"Shutdown" {
         let _ = sys::port_write(

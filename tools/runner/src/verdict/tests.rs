@@ -14,7 +14,25 @@ fn plain(lines: &[&str], end: &End) -> Verdict {
 }
 
 fn expecting(kind: Kind, lines: &[&str], end: &End) -> Verdict {
-    judge(lines, end, &Options { expect: Some(kind) })
+    judge(
+        lines,
+        end,
+        &Options {
+            expect: Some(kind),
+            ..Options::default()
+        },
+    )
+}
+
+fn requiring_pcid(expect: Option<Kind>, lines: &[&str], end: &End) -> Verdict {
+    judge(
+        lines,
+        end,
+        &Options {
+            expect,
+            require_pcid: true,
+        },
+    )
 }
 
 const CLEAN: &[&str] = &[
@@ -256,4 +274,54 @@ fn kind_names_round_trip() {
         assert_eq!(kind.name().parse::<Kind>(), Ok(kind));
     }
     assert!("oops".parse::<Kind>().unwrap_err().contains("failed-test"));
+}
+
+#[test]
+fn pcid_required_and_present() {
+    let lines = [
+        "cpu: PCID yes INVPCID yes SMEP yes SMAP no UMIP no NX yes XSAVE yes",
+        "test a ... ok",
+        "1 passed, 0 failed",
+    ];
+    assert!(requiring_pcid(None, &lines, &OK).is_pass());
+}
+
+#[test]
+fn pcid_required_but_absent() {
+    let lines = [
+        "cpu: PCID no INVPCID no SMEP yes",
+        "test a ... ok",
+        "1 passed, 0 failed",
+    ];
+    let v = requiring_pcid(None, &lines, &OK);
+    assert!(!v.is_pass());
+    assert_eq!(
+        v.to_string(),
+        "FAIL: PCID and INVPCID required, but the banner says 'PCID no INVPCID no'"
+    );
+    let partial = [
+        "cpu: PCID yes INVPCID no",
+        "test a ... ok",
+        "1 passed, 0 failed",
+    ];
+    assert!(!requiring_pcid(None, &partial, &OK).is_pass());
+    assert!(requiring_pcid(Some(Kind::NoPcid), &lines, &OK).is_pass());
+    // Without the switch the same run passes.
+    assert!(plain(&lines, &OK).is_pass());
+}
+
+#[test]
+fn pcid_banner_missing() {
+    let v = requiring_pcid(None, CLEAN, &OK);
+    assert!(v
+        .to_string()
+        .contains("no 'cpu: PCID .. INVPCID ..' banner line"));
+    assert_eq!("no-pcid".parse::<Kind>().ok(), Some(Kind::NoPcid));
+}
+
+#[test]
+fn other_failures_come_before_a_missing_pcid() {
+    let lines = ["test a ... FAILED", "0 passed, 1 failed"];
+    let v = requiring_pcid(None, &lines, &FAILED);
+    assert!(matches!(v, Verdict::Fail(Failure::FailedTests { .. })));
 }

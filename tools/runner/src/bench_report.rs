@@ -1,0 +1,578 @@
+//! The benchmark protocol and its outputs, all pure: parsing the guest's
+//! `bench:` and `bench-env:` lines, checking them, and writing the
+//! Markdown table and the JSON file.
+//!
+//! Guest lines (format of `crates/measure`):
+//!
+//! ```text
+//! bench: NAME VALUE UNIT [NOTE ...]   NAME of [A-Za-z0-9._-], VALUE a decimal
+//!                                     number, UNIT a word, NOTE free text
+//! bench-env: KEY VALUE ...            KEY of [a-z0-9._-], VALUE free text
+//! ```
+//!
+//! [`collect`] rejects a garbled line, a repeated name or key, a missing
+//! feature line (PCID, INVPCID, SMEP, SMAP, XSAVE: `yes` or `no`), a missing
+//! CPU model or accelerator, a guest that names another accelerator than
+//! the runner started, a unit that contradicts the counter (`cycles` under
+//! icount, `instructions` without), and a run without results.
+//!
+//! JSON shape ([`to_json`]):
+//!
+//! ```text
+//! { "results": [ {"name": "syscall.null.native", "value": 123,
+//!                 "unit": "instructions", "note": "(...)"}, ... ],
+//!   "env": { "accelerator": "tcg", "icount": "shift=0,sleep=off",
+//!            "counter": "instructions", "counter_note": "...",
+//!            "qemu_cpu": "max", "guest_accelerator": "tcg",
+//!            "cpu_vendor": "...", "cpu_model": "...", "unit": "instructions",
+//!            "features": {"PCID": false, "INVPCID": false, "SMEP": true,
+//!                         "SMAP": true, "XSAVE": true} } }
+//! ```
+
+use crate::cli::Accel;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// Prefix of a result line.
+pub const BENCH_PREFIX: &str = "bench:";
+/// Prefix of an environment line.
+pub const ENV_PREFIX: &str = "bench-env:";
+/// The icount setting `make bench` uses for TCG: one RDTSC tick per
+/// executed instruction, no sleeping when idle.
+pub const ICOUNT: &str = "shift=0,sleep=off";
+/// The unit of RDTSC under icount.
+pub const INSTRUCTIONS: &str = "instructions";
+/// The unit of RDTSC on KVM (and hardware).
+pub const CYCLES: &str = "cycles";
+
+/// Feature keys the guest must report, with the spelling used in the
+/// outputs.
+pub const FEATURES: [(&str, &str); 5] = [
+    ("pcid", "PCID"),
+    ("invpcid", "INVPCID"),
+    ("smep", "SMEP"),
+    ("smap", "SMAP"),
+    ("xsave", "XSAVE"),
+];
+/// Other keys the guest must report.
+const REQUIRED_KEYS: [&str; 2] = ["cpu.model", "accelerator"];
+/// The guest key naming the accelerator CPUID reports.
+const GUEST_ACCELERATOR_KEY: &str = "accelerator";
+
+/// One benchmark result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub name: String,
+    /// The number exactly as printed (decimal digits, maybe a fraction).
+    pub value: String,
+    pub unit: String,
+    pub note: String,
+}
+
+/// How the runner started QEMU (it knows this; the guest only guesses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub accel: Accel,
+    /// The `-cpu` model.
+    pub qemu_cpu: String,
+}
+
+impl Host {
+    /// Whether `-icount` was on: always for TCG, never for KVM.
+    pub fn icount(&self) -> bool {
+        self.accel == Accel::Tcg
+    }
+
+    /// The unit RDTSC counts in this run.
+    pub fn counter_unit(&self) -> &'static str {
+        if self.icount() {
+            INSTRUCTIONS
+        } else {
+            CYCLES
+        }
+    }
+
+    /// One sentence on what the figures are.
+    pub fn counter_note(&self) -> &'static str {
+        if self.icount() {
+            "RDTSC under QEMU TCG with -icount shift=0,sleep=off counts executed guest \
+             instructions (a path length), not cycles; the figures repeat exactly run to run"
+        } else {
+            "RDTSC under QEMU KVM without icount counts real CPU cycles (TSC ticks), \
+             not instructions; the figures vary run to run"
+        }
+    }
+}
+
+/// Everything a benchmark run produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub host: Host,
+    pub results: Vec<Record>,
+    /// `bench-env:` pairs in the order printed.
+    pub env: Vec<(String, String)>,
+}
+
+impl Report {
+    /// The guest's value for `key`.
+    pub fn env_value(&self, key: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `(name, on)` for each of [`FEATURES`] (validated by [`collect`]).
+    pub fn features(&self) -> Vec<(&'static str, bool)> {
+        FEATURES
+            .iter()
+            .map(|(key, name)| (*name, self.env_value(key) == Some("yes")))
+            .collect()
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+fn is_key_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+}
+
+fn is_decimal(value: &str) -> bool {
+    let (whole, fraction) = match value.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (value, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && fraction.is_none_or(digits)
+}
+
+/// Splits off the first whitespace-separated word.
+fn next_word(text: &str) -> Option<(&str, &str)> {
+    let text = text.trim_start();
+    if text.is_empty() {
+        return None;
+    }
+    Some(match text.find(char::is_whitespace) {
+        Some(end) => (&text[..end], text[end..].trim_start()),
+        None => (text, ""),
+    })
+}
+
+/// Parses the text after `bench:`.
+pub fn parse_result(rest: &str) -> Result<Record, String> {
+    let (name, rest) = next_word(rest).ok_or("no name")?;
+    let (value, rest) = next_word(rest).ok_or_else(|| format!("'{name}' has no value"))?;
+    let (unit, note) = next_word(rest).ok_or_else(|| format!("'{name}' has no unit"))?;
+    if !name.chars().all(is_name_char) {
+        return Err(format!("bad name '{name}'"));
+    }
+    if !is_decimal(value) {
+        return Err(format!(
+            "'{name}' has a value that is not a number: '{value}'"
+        ));
+    }
+    if !unit.chars().all(|c| c.is_ascii_alphabetic() || c == '/') {
+        return Err(format!("'{name}' has a bad unit '{unit}'"));
+    }
+    Ok(Record {
+        name: name.to_string(),
+        value: value.to_string(),
+        unit: unit.to_string(),
+        note: note.trim_end().to_string(),
+    })
+}
+
+/// Parses the text after `bench-env:`.
+pub fn parse_env(rest: &str) -> Result<(String, String), String> {
+    let (key, value) = next_word(rest).ok_or("no key")?;
+    if !key.chars().all(is_key_char) {
+        return Err(format!("bad key '{key}'"));
+    }
+    let value = value.trim_end();
+    if value.is_empty() {
+        return Err(format!("'{key}' has no value"));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// Checks one result against the run: names unique, unit matching the
+/// counter.
+fn check_result(record: &Record, names: &mut BTreeSet<String>, host: &Host) -> Result<(), String> {
+    if !names.insert(record.name.clone()) {
+        return Err(format!("'{}' reported twice", record.name));
+    }
+    let wrong = if host.icount() { CYCLES } else { INSTRUCTIONS };
+    if record.unit == wrong {
+        return Err(format!(
+            "'{}' is in {wrong}, but RDTSC counts {} in this run",
+            record.name,
+            host.counter_unit()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the environment once all lines are in.
+fn check_env(env: &[(String, String)], host: &Host) -> Result<(), String> {
+    let value = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    for (key, name) in FEATURES {
+        match value(key) {
+            Some("yes" | "no") => {}
+            Some(other) => return Err(format!("{name} is '{other}', not yes or no")),
+            None => return Err(format!("no 'bench-env: {key}' line: {name} use unknown")),
+        }
+    }
+    for key in REQUIRED_KEYS {
+        if value(key).is_none() {
+            return Err(format!("no 'bench-env: {key}' line"));
+        }
+    }
+    let guest = value(GUEST_ACCELERATOR_KEY).unwrap_or_default();
+    let known = [Accel::Tcg.name(), Accel::Kvm.name()];
+    if known.contains(&guest) && guest != host.accel.name() {
+        return Err(format!(
+            "the guest runs on {guest} but the runner started {}",
+            host.accel.name()
+        ));
+    }
+    Ok(())
+}
+
+/// Collects and checks the benchmark lines of a transcript (see the module
+/// docs). Other lines are ignored.
+pub fn collect<S: AsRef<str>>(lines: &[S], host: &Host) -> Result<Report, String> {
+    let mut report = Report {
+        host: host.clone(),
+        results: Vec::new(),
+        env: Vec::new(),
+    };
+    let mut names = BTreeSet::new();
+    for line in lines.iter().map(|l| l.as_ref().trim()) {
+        if let Some(rest) = line.strip_prefix(BENCH_PREFIX) {
+            let record = parse_result(rest).map_err(|e| format!("garbled line '{line}': {e}"))?;
+            check_result(&record, &mut names, host)?;
+            report.results.push(record);
+        } else if let Some(rest) = line.strip_prefix(ENV_PREFIX) {
+            let (key, value) =
+                parse_env(rest).map_err(|e| format!("garbled line '{line}': {e}"))?;
+            if report.env_value(&key).is_some() {
+                return Err(format!("'bench-env: {key}' printed twice"));
+            }
+            report.env.push((key, value));
+        }
+    }
+    if report.results.is_empty() {
+        return Err("no 'bench:' result lines".to_string());
+    }
+    check_env(&report.env, host)?;
+    Ok(report)
+}
+
+/// A JSON string literal.
+pub fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The JSON key for a guest `bench-env:` key.
+fn env_json_key(key: &str) -> String {
+    if key == GUEST_ACCELERATOR_KEY {
+        "guest_accelerator".to_string()
+    } else {
+        key.replace(['.', '-'], "_")
+    }
+}
+
+/// The whole report as JSON (shape in the module docs), with a final
+/// newline.
+pub fn to_json(report: &Report) -> String {
+    let host = &report.host;
+    let mut out = String::from("{\n  \"results\": [");
+    for (i, r) in report.results.iter().enumerate() {
+        let comma = if i + 1 < report.results.len() {
+            ","
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "\n    {{\"name\": {}, \"value\": {}, \"unit\": {}, \"note\": {}}}{comma}",
+            json_string(&r.name),
+            r.value,
+            json_string(&r.unit),
+            json_string(&r.note)
+        );
+    }
+    out.push_str("\n  ],\n  \"env\": {");
+    let icount = if host.icount() {
+        json_string(ICOUNT)
+    } else {
+        "false".to_string()
+    };
+    let mut fields = vec![
+        ("accelerator".to_string(), json_string(host.accel.name())),
+        ("icount".to_string(), icount),
+        ("counter".to_string(), json_string(host.counter_unit())),
+        ("counter_note".to_string(), json_string(host.counter_note())),
+        ("qemu_cpu".to_string(), json_string(&host.qemu_cpu)),
+    ];
+    let is_feature = |key: &str| FEATURES.iter().any(|(k, _)| *k == key);
+    for (key, value) in report.env.iter().filter(|(k, _)| !is_feature(k)) {
+        fields.push((env_json_key(key), json_string(value)));
+    }
+    let features: Vec<String> = report
+        .features()
+        .iter()
+        .map(|(name, on)| format!("{}: {on}", json_string(name)))
+        .collect();
+    fields.push((
+        "features".to_string(),
+        format!("{{{}}}", features.join(", ")),
+    ));
+    for (i, (key, value)) in fields.iter().enumerate() {
+        let comma = if i + 1 < fields.len() { "," } else { "" };
+        let _ = write!(out, "\n    {}: {value}{comma}", json_string(key));
+    }
+    out.push_str("\n  }\n}\n");
+    out
+}
+
+/// Escapes text for a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// The report as Markdown: what the figures count, the CPU and its
+/// features, then the table.
+pub fn to_markdown(report: &Report) -> String {
+    let host = &report.host;
+    let mut out = String::from("## Bulkhead benchmarks\n\n");
+    let _ = writeln!(out, "- Counter: {}.", host.counter_note());
+    let accel = match host.accel {
+        Accel::Tcg => format!("QEMU TCG, -icount {ICOUNT}"),
+        Accel::Kvm => "QEMU KVM, no icount".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "- Machine: {accel}, -cpu {}; CPU {} ({}), guest sees accelerator {}.",
+        host.qemu_cpu,
+        report.env_value("cpu.model").unwrap_or("unknown"),
+        report.env_value("cpu.vendor").unwrap_or("unknown vendor"),
+        report.env_value(GUEST_ACCELERATOR_KEY).unwrap_or("unknown"),
+    );
+    let features: Vec<String> = report
+        .features()
+        .iter()
+        .map(|(name, on)| format!("{name} {}", if *on { "yes" } else { "no" }))
+        .collect();
+    let _ = writeln!(out, "- CPU features in use: {}.", features.join(", "));
+    out.push_str("\n| name | value | unit | note |\n|---|---:|---|---|\n");
+    for r in &report.results {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            cell(&r.name),
+            r.value,
+            cell(&r.unit),
+            cell(&r.note)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcg() -> Host {
+        Host {
+            accel: Accel::Tcg,
+            qemu_cpu: "max".to_string(),
+        }
+    }
+
+    const ENV: [&str; 8] = [
+        "bench-env: accelerator tcg",
+        "bench-env: unit instructions",
+        "bench-env: cpu.model QEMU TCG CPU version 2.5+",
+        "bench-env: pcid no",
+        "bench-env: invpcid no",
+        "bench-env: smep yes",
+        "bench-env: smap yes",
+        "bench-env: xsave yes",
+    ];
+
+    fn transcript(extra: &[&str]) -> Vec<String> {
+        let mut lines = vec!["Bulkhead research microkernel".to_string()];
+        lines.extend(ENV.iter().map(|s| s.to_string()));
+        lines.push("bench: cr3.load.flush 1 instructions (mov cr3; no PCID)".to_string());
+        lines.push("root: started bench (entry 0x401000)".to_string());
+        lines.extend(extra.iter().map(|s| s.to_string()));
+        lines
+    }
+
+    #[test]
+    fn result_lines() {
+        let r = parse_result(" syscall.null.native 213 instructions (a | b)  ").unwrap();
+        assert_eq!(
+            (
+                r.name.as_str(),
+                r.value.as_str(),
+                r.unit.as_str(),
+                r.note.as_str()
+            ),
+            ("syscall.null.native", "213", "instructions", "(a | b)")
+        );
+        let r = parse_result(" ipc.call 12.5 cycles").unwrap();
+        assert_eq!((r.value.as_str(), r.note.as_str()), ("12.5", ""));
+        assert!(parse_result("").unwrap_err().contains("no name"));
+        assert!(parse_result(" x").unwrap_err().contains("no value"));
+        assert!(parse_result(" x 3").unwrap_err().contains("no unit"));
+        assert!(parse_result(" x -3 cycles")
+            .unwrap_err()
+            .contains("not a number"));
+        assert!(parse_result(" x 3. cycles").is_err());
+        assert!(parse_result(" x 0x10 cycles").is_err());
+        assert!(parse_result(" a/b 3 cycles")
+            .unwrap_err()
+            .contains("bad name"));
+        assert!(parse_result(" x 3 cyc1es")
+            .unwrap_err()
+            .contains("bad unit"));
+    }
+
+    #[test]
+    fn env_lines() {
+        assert_eq!(
+            parse_env(" cpu.model QEMU TCG CPU  ").unwrap(),
+            ("cpu.model".to_string(), "QEMU TCG CPU".to_string())
+        );
+        assert!(parse_env(" pcid").unwrap_err().contains("no value"));
+        assert!(parse_env(" PCID yes").unwrap_err().contains("bad key"));
+        assert!(parse_env("").is_err());
+    }
+
+    #[test]
+    fn a_good_transcript() {
+        let lines = transcript(&["bench: syscall.null.native 213 instructions (user)"]);
+        let report = collect(&lines, &tcg()).unwrap();
+        assert_eq!(report.results.len(), 2);
+        assert_eq!(report.results[1].name, "syscall.null.native");
+        assert_eq!(report.env_value("smep"), Some("yes"));
+        assert_eq!(
+            report.features(),
+            vec![
+                ("PCID", false),
+                ("INVPCID", false),
+                ("SMEP", true),
+                ("SMAP", true),
+                ("XSAVE", true)
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_transcripts() {
+        let host = tcg();
+        let err = |extra: &[&str]| collect(&transcript(extra), &host).unwrap_err();
+        assert!(err(&["bench: broken"]).contains("garbled line 'bench: broken'"));
+        assert!(err(&["bench-env: smep"]).contains("garbled"));
+        assert!(err(&["bench: cr3.load.flush 2 instructions"]).contains("twice"));
+        assert!(err(&["bench-env: pcid yes"]).contains("twice"));
+        assert!(err(&["bench: x 5 cycles"]).contains("RDTSC counts instructions"));
+        let no_results: Vec<&str> = ENV.to_vec();
+        assert!(collect(&no_results, &host)
+            .unwrap_err()
+            .contains("no 'bench:'"));
+        let without_xsave: Vec<String> = transcript(&[])
+            .into_iter()
+            .filter(|l| !l.contains("xsave"))
+            .collect();
+        assert!(collect(&without_xsave, &host)
+            .unwrap_err()
+            .contains("XSAVE use unknown"));
+        let maybe: Vec<String> = transcript(&[])
+            .into_iter()
+            .map(|l| l.replace("smap yes", "smap maybe"))
+            .collect();
+        assert!(collect(&maybe, &host)
+            .unwrap_err()
+            .contains("not yes or no"));
+        let kvm = Host {
+            accel: Accel::Kvm,
+            qemu_cpu: "max".to_string(),
+        };
+        assert!(collect(&transcript(&[]), &kvm)
+            .unwrap_err()
+            .contains("in instructions"));
+        let kvm_lines: Vec<String> = transcript(&[])
+            .into_iter()
+            .map(|l| l.replace("1 instructions", "300 cycles"))
+            .collect();
+        assert!(collect(&kvm_lines, &kvm)
+            .unwrap_err()
+            .contains("guest runs on tcg but the runner started kvm"));
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_string("plain"), "\"plain\"");
+        assert_eq!(json_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+
+    #[test]
+    fn json_output() {
+        let lines = transcript(&["bench-env: cpu.vendor Authentic\"AMD\""]);
+        let json = to_json(&collect(&lines, &tcg()).unwrap());
+        let expected = r#"{
+  "results": [
+    {"name": "cr3.load.flush", "value": 1, "unit": "instructions", "note": "(mov cr3; no PCID)"}
+  ],
+  "env": {
+    "accelerator": "tcg",
+    "icount": "shift=0,sleep=off",
+    "counter": "instructions",
+    "counter_note": "RDTSC under QEMU TCG with -icount shift=0,sleep=off counts executed guest instructions (a path length), not cycles; the figures repeat exactly run to run",
+    "qemu_cpu": "max",
+    "guest_accelerator": "tcg",
+    "unit": "instructions",
+    "cpu_model": "QEMU TCG CPU version 2.5+",
+    "cpu_vendor": "Authentic\"AMD\"",
+    "features": {"PCID": false, "INVPCID": false, "SMEP": true, "SMAP": true, "XSAVE": true}
+  }
+}
+"#;
+        assert_eq!(json, expected);
+    }
+
+    #[test]
+    fn markdown_output() {
+        let lines = transcript(&["bench: x.y 7 instructions (a|b)"]);
+        let markdown = to_markdown(&collect(&lines, &tcg()).unwrap());
+        assert!(markdown.contains("counts executed guest instructions"));
+        assert!(markdown.contains("QEMU TCG, -icount shift=0,sleep=off, -cpu max"));
+        assert!(markdown.contains("CPU QEMU TCG CPU version 2.5+ (unknown vendor)"));
+        assert!(markdown.contains(
+            "- CPU features in use: PCID no, INVPCID no, SMEP yes, SMAP yes, XSAVE yes."
+        ));
+        assert!(markdown.contains("| cr3.load.flush | 1 | instructions | (mov cr3; no PCID) |\n"));
+        assert!(markdown.ends_with("| x.y | 7 | instructions | (a\\|b) |\n"));
+    }
+}

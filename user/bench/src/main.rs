@@ -1,0 +1,84 @@
+//! `bulkhead-bench`: the user-land benchmarks that `make bench` runs.
+//!
+//! The root server starts it instead of the test suite when the ISO has a
+//! boot module named `bench`, and ends the emulator run with success only if
+//! it exits with 0. It runs every entry of [`benches::ALL`] in order and
+//! prints one `bench: NAME VALUE UNIT (NOTE)` line each (the format of
+//! `bulkhead_measure`, read by `bulkhead-runner bench`). The kernel has
+//! already printed the `bench-env:` lines and its own figures.
+//!
+//! The unit follows the accelerator CPUID reports: under QEMU's TCG the
+//! runner adds `-icount shift=0,sleep=off`, so RDTSC counts executed
+//! instructions; elsewhere it counts cycles.
+//!
+//! Exit codes: 0 every benchmark ran, 1 one failed (the others still ran),
+//! 2 the program could not start.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod benches;
+
+use bulkhead_measure::{tsc, Accelerator, Config, Line, Measurer, Unit};
+use bulkhead_rt::boot::{child_cap, init_child};
+use bulkhead_rt::{child_slots, heap, println};
+
+bulkhead_rt::entry!(main);
+
+/// Pages the heap starts with (it grows on demand); the samples of one
+/// benchmark need 2 pages.
+const HEAP_INITIAL_PAGES: u64 = 16;
+
+/// What every benchmark function gets.
+pub struct Context {
+    /// Times an operation: median after a warm-up, counter overhead
+    /// subtracted.
+    pub measurer: Measurer<fn() -> u64>,
+}
+
+fn main(argument: u64) -> i32 {
+    let start = init_child(argument);
+    bulkhead_rt::init_console(child_cap(child_slots::CONSOLE));
+    if start.is_none() {
+        println!("bulkhead-bench: no start info page at {argument:#x}");
+        return 2;
+    }
+    let memory = child_cap(child_slots::MEMORY);
+    let space = child_cap(child_slots::SELF_SPACE);
+    if let Err(error) = heap::init(memory, space, heap::DEFAULT_HEAP_BASE, HEAP_INITIAL_PAGES) {
+        println!("bulkhead-bench: cannot start the heap: {error}");
+        return 2;
+    }
+    let unit = Unit::for_accelerator(Accelerator::detect());
+    let context = Context {
+        measurer: Measurer::new(tsc as fn() -> u64, Config::DEFAULT),
+    };
+    let mut failed = 0;
+    for bench in benches::ALL {
+        match (bench.run)(&context) {
+            Ok(value) => {
+                let note =
+                    alloc::format!("({}; user mode; {})", bench.what, context.measurer.method());
+                let line = Line {
+                    name: bench.name,
+                    value,
+                    unit,
+                    note: &note,
+                };
+                println!("{line}");
+            }
+            Err(error) => {
+                println!("bulkhead-bench: {} failed: {error}", bench.name);
+                failed += 1;
+            }
+        }
+    }
+    if failed == 0 {
+        0
+    } else {
+        1
+    }
+}
