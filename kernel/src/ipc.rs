@@ -143,7 +143,7 @@ fn copy_buffer(k: &Kernel, from: ThreadId, to: ThreadId, bytes: u64) -> Result<u
             .min(n - done);
         let (sp, dp) = (
             space::translate(k, src_space, s)?,
-            space::translate(k, dst_space, d)?,
+            space::translate_writable(k, dst_space, d)?,
         );
         // SAFETY: both are mapped user frames reached through the window;
         // `chunk` stays within each page.
@@ -239,7 +239,7 @@ pub fn recv(k: &mut Kernel, me: ThreadId, ep: ObjRef, block: bool) -> Result<Out
             wait::set_reply_target(Some((s.thread, serial)));
         }
     } else {
-        wait::complete(s, |f| (f.rax, f.rdi, f.rsi) = (0, 0, 0));
+        wait::complete(s, |f| (f.rax, f.rdi, f.rsi, f.rdx) = (0, 0, 0, 0));
     }
     Ok(Outcome::Done)
 }
@@ -270,7 +270,7 @@ pub fn signal(k: &mut Kernel, n: ObjRef, bits: u64) -> Result<(), Error> {
     if note.bits != 0 {
         if let Some(w) = pop_live(&mut note.waiters) {
             let delivered = core::mem::take(&mut note.bits);
-            wait::complete(w, |f| (f.rax, f.rdi) = (0, delivered));
+            wait::complete(w, |f| (f.rax, f.rdi, f.rsi, f.rdx) = (0, delivered, 0, 0));
         }
     }
     Ok(())

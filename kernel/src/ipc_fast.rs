@@ -8,7 +8,13 @@
 //! registers, the caller is blocked, and the CPU goes straight to the
 //! partner and out to user mode: no run-queue operation, one CPU state
 //! switch, and one CR3 write (none when both threads share an address
-//! space, and a no-flush one where the CPU has PCIDs).
+//! space; with PCIDs a no-flush one whenever the partner's PCID still holds
+//! only its own TLB entries, see `mm::pcid`).
+//!
+//! Both entry points are `#[inline(never)]`: committing rewrites the words
+//! just below the caller's saved registers (its kernel stack is re-prepared
+//! to resume straight into user mode), which must be frames of `dispatch`
+//! that are abandoned, never this function's own.
 //!
 //! ```text
 //!  Call (client)                          ReplyRecv (server)
@@ -26,12 +32,12 @@
 
 use crate::arch::x86_64::syscall_entry::return_to_user;
 use crate::arch::x86_64::trap_entry::TrapFrame;
-use crate::ipc::{message_in, write_message};
+use crate::ipc::{message_in, write_message, Message};
 use crate::object::{Object, KERNEL};
-use crate::sched::ipc::Waiter;
+use crate::sched::ipc::{fresh_token, Waiter};
 use crate::sched::thread::IpcWait;
 use crate::sched::{self, State, ThreadId};
-use bulkhead_abi::ipc::MAX_WORDS;
+use bulkhead_abi::ipc::{MessageInfo, MAX_WORDS};
 use bulkhead_abi::{CapRef, Rights};
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -52,17 +58,31 @@ fn simple_message(f: &TrapFrame) -> bool {
     f.rsi <= MAX_WORDS as u64 && canonical(f.rip)
 }
 
+/// The register message in `f` as the receiver gets it: the words beyond
+/// the count are zero, exactly as the slow path delivers them.
+fn register_message(f: &TrapFrame) -> Message {
+    let mut message = message_in(f);
+    let words = message.info.words() as usize;
+    for w in message.mrs.iter_mut().skip(words) {
+        *w = 0;
+    }
+    message.info = MessageInfo::new(words as u64);
+    message
+}
+
 /// Switches to `next`'s user registers; never returns.
 fn leave_to(frame: *mut TrapFrame) -> ! {
     HITS.fetch_add(1, Ordering::Relaxed);
     // SAFETY: `frame` is the partner's TrapFrame at the top of its kernel
-    // stack, which `fast_switch` installed as the current stack; its
+    // stack, whose top `fast_switch` installed for the next entries from
+    // user mode; `return_to_user` moves the stack pointer there and its
     // registers were just filled in for the return to user mode.
     unsafe { return_to_user(frame) }
 }
 
 /// Call: the client `me` sends to a waiting server and waits for the
 /// reply. Returns only if a guard failed (then the slow path runs).
+#[inline(never)]
 pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
     // SAFETY: the caller's own frame, read before anything else runs.
     let f = unsafe { *frame };
@@ -106,15 +126,15 @@ pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
     }
     // Every guard held: hand the message over.
     ep.receivers.pop_front();
-    let message = message_in(&f);
+    let message = register_message(&f);
     write_message(t.user_frame(), badge, &message);
     t.ipc.waiting = None;
-    t.ipc.token += 1;
+    t.ipc.token = fresh_token();
     t.ipc.reply_to = Some((me, my_serial));
     t.state = State::Ready;
     if let Some(c) = s.thread(me) {
         c.ipc.waiting = Some(IpcWait::Reply);
-        c.ipc.token += 1;
+        c.ipc.token = fresh_token();
         c.state = State::Blocked;
     }
     let next = s.fast_switch(me, server.thread);
@@ -125,6 +145,7 @@ pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
 
 /// ReplyRecv: the server `me` replies to its waiting client and waits for
 /// the next message. Returns only if a guard failed.
+#[inline(never)]
 pub fn try_reply_recv(frame: *mut TrapFrame, me: ThreadId) {
     // SAFETY: the caller's own frame, read before anything else runs.
     let f = unsafe { *frame };
@@ -172,17 +193,17 @@ pub fn try_reply_recv(frame: *mut TrapFrame, me: ThreadId) {
         return;
     }
     // Every guard held: reply, and queue ourselves for the next message.
-    let message = message_in(&f);
+    let message = register_message(&f);
     write_message(c.user_frame(), 0, &message);
     c.ipc.waiting = None;
-    c.ipc.token += 1;
+    c.ipc.token = fresh_token();
     c.state = State::Ready;
     let Some(m) = s.thread(me) else {
         return;
     };
     m.ipc.reply_to = None;
     m.ipc.waiting = Some(IpcWait::Recv);
-    m.ipc.token += 1;
+    m.ipc.token = fresh_token();
     m.ipc.badge = 0;
     m.state = State::Blocked;
     ep.receivers.push_back(Waiter {

@@ -327,6 +327,8 @@ pub enum Unit {
     Instructions,
     /// RDTSC elsewhere: (reference) cycles.
     Cycles,
+    /// A count of CR3 writes (an event count, the same under any counter).
+    Writes,
 }
 
 impl Unit {
@@ -344,6 +346,7 @@ impl Unit {
         match self {
             Unit::Instructions => "instructions",
             Unit::Cycles => "cycles",
+            Unit::Writes => "writes",
         }
     }
 }

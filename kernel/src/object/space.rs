@@ -501,3 +501,22 @@ pub fn translate(k: &Kernel, space: ObjRef, vaddr: u64) -> Result<u64, Error> {
         None => Err(Error::InvalidCap),
     }
 }
+
+/// As [`translate`], for writing: the page must be mapped writable (an IPC
+/// buffer cannot be used to write into read-only or executable pages).
+pub fn translate_writable(k: &Kernel, space: ObjRef, vaddr: u64) -> Result<u64, Error> {
+    match k.get(space) {
+        Some(Object::Space(obj)) => {
+            if !(USER_START..USER_END).contains(&vaddr) {
+                return Err(Error::BadAddress);
+            }
+            match obj.space.translate(vaddr) {
+                Some((phys, flags)) if flags.contains(Flags::WRITABLE) => Ok(phys),
+                Some(_) => Err(Error::NoRights),
+                None => Err(Error::NotMapped),
+            }
+        }
+        Some(_) => Err(Error::WrongType),
+        None => Err(Error::InvalidCap),
+    }
+}

@@ -13,6 +13,15 @@ use super::thread::{IpcWait, Thread};
 use super::{with_sched, Scheduler, State, ThreadId};
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use bulkhead_abi::Error;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// A wait token never used before: a queue entry left behind by a thread
+/// that died can never match a later thread in the same slot.
+pub fn fresh_token() -> u64 {
+    NEXT_TOKEN.fetch_add(1, Ordering::Relaxed)
+}
 
 /// A queued IPC waiter: which thread, and the token it blocked with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +39,7 @@ pub fn block_current(wait: IpcWait, badge: u64, grant: bool, timeout_ticks: Opti
         let me = s.current;
         let t = s.thread(me).expect("the current thread exists");
         t.ipc.waiting = Some(wait);
-        t.ipc.token += 1;
+        t.ipc.token = fresh_token();
         t.ipc.badge = badge;
         t.ipc.grant = grant;
         t.state = State::Blocked;
@@ -90,7 +99,7 @@ fn complete_in(s: &mut Scheduler, w: Waiter, fill: impl FnOnce(&mut TrapFrame)) 
         fill(t.user_frame());
     }
     t.ipc.waiting = None;
-    t.ipc.token += 1;
+    t.ipc.token = fresh_token();
     s.sleepers
         .retain(|(_, id, token)| !(*id == w.thread && token.is_some()));
     s.make_ready(w.thread);
@@ -111,7 +120,7 @@ pub fn await_reply(w: Waiter) -> Option<(Waiter, u64)> {
             return None;
         }
         t.ipc.waiting = Some(IpcWait::Reply);
-        t.ipc.token += 1;
+        t.ipc.token = fresh_token();
         let (token, serial) = (t.ipc.token, t.serial);
         // A Call's timeout covers the wait for the reply too.
         for entry in s.sleepers.iter_mut() {
@@ -187,7 +196,7 @@ pub fn cancel(id: ThreadId) -> bool {
 pub(super) fn on_thread_end(s: &mut Scheduler, id: ThreadId) {
     let Some(t) = s.thread(id) else { return };
     t.ipc.waiting = None;
-    t.ipc.token += 1;
+    t.ipc.token = fresh_token();
     let Some((client, serial)) = t.ipc.reply_to.take() else {
         return;
     };
@@ -216,7 +225,7 @@ pub fn frame_of(id: ThreadId) -> Option<TrapFrame> {
     })
 }
 
-/// The current thread's IPC buffer.
+/// Thread `id`'s IPC buffer.
 pub fn buffer_of(id: ThreadId) -> (u64, u64) {
     with_sched(|s| s.thread(id).map_or((0, 0), |t| t.ipc.buffer))
 }

@@ -21,6 +21,7 @@
 extern crate alloc;
 
 mod benches;
+mod ipc;
 
 use bulkhead_measure::{tsc, Accelerator, Config, Line, Measurer, Unit};
 use bulkhead_rt::boot::{child_cap, init_child};
@@ -60,12 +61,16 @@ fn main(argument: u64) -> i32 {
     for bench in benches::ALL {
         match (bench.run)(&context) {
             Ok(value) => {
-                let note =
-                    alloc::format!("({}; user mode; {})", bench.what, context.measurer.method());
+                let note = match bench.unit {
+                    Some(_) => alloc::format!("({})", bench.what),
+                    None => {
+                        alloc::format!("({}; user mode; {})", bench.what, context.measurer.method())
+                    }
+                };
                 let line = Line {
                     name: bench.name,
                     value,
-                    unit,
+                    unit: bench.unit.unwrap_or(unit),
                     note: &note,
                 };
                 println!("{line}");

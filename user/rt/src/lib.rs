@@ -26,8 +26,12 @@ pub mod boot;
 pub mod child;
 pub mod cmdline;
 pub mod console;
+#[cfg(not(test))]
+pub mod echo;
 pub mod exit;
 pub mod heap;
+#[cfg(not(test))]
+pub mod image;
 pub mod mem;
 pub mod report;
 pub mod start;
