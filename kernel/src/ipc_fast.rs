@@ -61,13 +61,12 @@ fn simple_message(f: &TrapFrame) -> bool {
 /// The register message in `f` as the receiver gets it: the words beyond
 /// the count are zero, exactly as the slow path delivers them.
 fn register_message(f: &TrapFrame) -> Message {
-    let mut message = message_in(f);
-    let words = message.info.words() as usize;
-    for w in message.mrs.iter_mut().skip(words) {
-        *w = 0;
+    let sent = message_in(f);
+    let words = sent.info.words() as usize;
+    Message {
+        info: MessageInfo::new(words as u64),
+        mrs: core::array::from_fn(|i| if i < words { sent.mrs[i] } else { 0 }),
     }
-    message.info = MessageInfo::new(words as u64);
-    message
 }
 
 /// Switches to `next`'s user registers; never returns.
@@ -84,9 +83,10 @@ fn leave_to(frame: *mut TrapFrame) -> ! {
 /// reply. Returns only if a guard failed (then the slow path runs).
 #[inline(never)]
 pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
-    // SAFETY: the caller's own frame, read before anything else runs.
-    let f = unsafe { *frame };
-    if !simple_message(&f) {
+    // SAFETY: the caller's own frame; nothing else writes it while this
+    // borrow lives (other frames written below belong to other threads).
+    let f = unsafe { &*frame };
+    if !simple_message(f) {
         return;
     }
     let mut k = KERNEL.lock();
@@ -126,7 +126,7 @@ pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
     }
     // Every guard held: hand the message over.
     ep.receivers.pop_front();
-    let message = register_message(&f);
+    let message = register_message(f);
     write_message(t.user_frame(), badge, &message);
     t.ipc.waiting = None;
     t.ipc.token = fresh_token();
@@ -147,9 +147,10 @@ pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
 /// the next message. Returns only if a guard failed.
 #[inline(never)]
 pub fn try_reply_recv(frame: *mut TrapFrame, me: ThreadId) {
-    // SAFETY: the caller's own frame, read before anything else runs.
-    let f = unsafe { *frame };
-    if !simple_message(&f) {
+    // SAFETY: the caller's own frame; nothing else writes it while this
+    // borrow lives (other frames written below belong to other threads).
+    let f = unsafe { &*frame };
+    if !simple_message(f) {
         return;
     }
     let mut k = KERNEL.lock();
@@ -193,7 +194,7 @@ pub fn try_reply_recv(frame: *mut TrapFrame, me: ThreadId) {
         return;
     }
     // Every guard held: reply, and queue ourselves for the next message.
-    let message = register_message(&f);
+    let message = register_message(f);
     write_message(c.user_frame(), 0, &message);
     c.ipc.waiting = None;
     c.ipc.token = fresh_token();

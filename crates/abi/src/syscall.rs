@@ -179,11 +179,29 @@ impl Syscall {
         Syscall::KernelCounters,
     ];
 
-    /// Decodes `rax`.
+    /// Decodes `rax` in constant time (this is on every system call's path).
     pub fn from_number(number: u64) -> Option<Syscall> {
-        Syscall::ALL.into_iter().find(|s| *s as u64 == number)
+        usize::try_from(number)
+            .ok()
+            .and_then(|n| DECODE.get(n))
+            .copied()
+            .flatten()
     }
 }
+
+/// One past the highest syscall number.
+const DECODE_LEN: usize = Syscall::KernelCounters as usize + 1;
+
+/// `DECODE[n]` is the call numbered `n`, built from [`Syscall::ALL`].
+const DECODE: [Option<Syscall>; DECODE_LEN] = {
+    let mut table = [None; DECODE_LEN];
+    let mut i = 0;
+    while i < Syscall::ALL.len() {
+        table[Syscall::ALL[i] as usize] = Some(Syscall::ALL[i]);
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {

@@ -34,11 +34,18 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 /// Per PCID: the PML4 whose entries the TLB may hold under it (0 = none).
 static OWNER: [AtomicU64; MAX_PCIDS + 1] = [const { AtomicU64::new(0) }; MAX_PCIDS + 1];
 static WRITES: AtomicU64 = AtomicU64::new(0);
+/// The CR3 value last loaded (PML4 | PCID, without the no-flush bit).
+static LOADED: AtomicU64 = AtomicU64::new(0);
 static FLUSHING_WRITES: AtomicU64 = AtomicU64::new(0);
 
 /// Uses PCIDs if the CPU has them (CR4.PCIDE was set by `cpu::init`);
 /// `limit` caps how many are handed out.
 pub fn init(enabled: bool, limit: usize) {
+    let (frame, pcid) = Cr3::read_raw();
+    LOADED.store(
+        frame.start_address().as_u64() | u64::from(pcid),
+        Ordering::Relaxed,
+    );
     ENABLED.store(enabled, Ordering::Relaxed);
     LIMIT.store(limit.clamp(1, MAX_PCIDS), Ordering::Relaxed);
 }
@@ -61,12 +68,12 @@ pub fn allocate() -> u64 {
 
 /// Loads the page table `cr3` (PML4 | PCID) if it is not loaded already.
 pub fn load(cr3: u64) {
-    let (current, _) = Cr3::read_raw();
-    let pml4 = cr3 & !PCID_MASK;
-    let pcid = (cr3 & PCID_MASK) as usize;
-    if current.start_address().as_u64() == pml4 && (Cr3::read_raw().1 as u64) == pcid as u64 {
+    if LOADED.load(Ordering::Relaxed) == cr3 {
         return;
     }
+    LOADED.store(cr3, Ordering::Relaxed);
+    let pml4 = cr3 & !PCID_MASK;
+    let pcid = (cr3 & PCID_MASK) as usize;
     let mut value = cr3;
     if enabled() {
         let owner = &OWNER[pcid];

@@ -19,7 +19,6 @@ pub mod frames;
 pub mod memory;
 pub mod space;
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use bulkhead_abi::{Error, ObjectType};
 use bulkhead_captable::{CapError, CapSpace, Capability, TableId};
@@ -81,13 +80,40 @@ pub struct ThreadContext {
     pub space: ObjRef,
 }
 
+/// The syscall context of each user thread, indexed by thread id (looked
+/// up on every capability-using system call, so a direct index).
+pub struct ThreadContexts(Vec<Option<ThreadContext>>);
+
+impl ThreadContexts {
+    /// The context of thread `id`.
+    pub fn get(&self, id: &crate::sched::ThreadId) -> Option<&ThreadContext> {
+        self.0.get(*id as usize)?.as_ref()
+    }
+
+    /// Records the context of thread `id`.
+    pub fn insert(&mut self, id: crate::sched::ThreadId, context: ThreadContext) {
+        let i = id as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, None);
+        }
+        self.0[i] = Some(context);
+    }
+
+    /// Forgets thread `id`.
+    pub fn remove(&mut self, id: &crate::sched::ThreadId) {
+        if let Some(slot) = self.0.get_mut(*id as usize) {
+            *slot = None;
+        }
+    }
+}
+
 /// Everything the object layer owns.
 pub struct Kernel {
     pub caps: CapSpace<ObjRef>,
     entries: Vec<Entry>,
     free: Vec<u32>,
     /// Syscall context of each user thread.
-    pub threads: BTreeMap<crate::sched::ThreadId, ThreadContext>,
+    pub threads: ThreadContexts,
 }
 
 /// The object layer.
@@ -95,7 +121,7 @@ pub static KERNEL: Mutex<Kernel> = Mutex::new(Kernel {
     caps: CapSpace::new(),
     entries: Vec::new(),
     free: Vec::new(),
-    threads: BTreeMap::new(),
+    threads: ThreadContexts(Vec::new()),
 });
 
 /// Maps capability-table errors to ABI errors.

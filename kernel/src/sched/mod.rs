@@ -56,6 +56,9 @@ pub(crate) struct Scheduler {
 
 static SCHED: Mutex<Option<Scheduler>> = Mutex::new(None);
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+/// The running thread, readable without the scheduler lock (it is written
+/// only with the lock held and interrupts off, where `current` changes).
+static CURRENT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 static NEXT_SERIAL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 fn next_serial() -> u64 {
@@ -216,6 +219,7 @@ pub fn init(boot_stack: stack::KernelStack) {
     };
     let boot_top = boot.kstack.top;
     sched.current = sched.insert(boot);
+    CURRENT.store(sched.current, Ordering::Relaxed);
     percpu::set_kernel_stack_top(boot_top);
     gdt::set_kernel_stack(boot_top);
     *SCHED.lock() = Some(sched);
@@ -282,7 +286,7 @@ pub fn with_thread<R>(id: ThreadId, f: impl FnOnce(&mut Thread) -> R) -> Option<
 
 /// The running thread.
 pub fn current() -> ThreadId {
-    with_sched(|s| s.current)
+    CURRENT.load(Ordering::Relaxed)
 }
 
 /// Makes an inactive thread runnable.
@@ -333,23 +337,30 @@ pub fn schedule() {
 /// thread's (stack, FPU, FS base, page table), and returns where to save
 /// the previous stack pointer and which to load.
 fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mut u64, u64) {
-    let save: *mut u64 = match s.thread(prev) {
+    let (save, prev_bases): (*mut u64, (u64, u64)) = match s.thread(prev) {
         Some(p) => {
             // SAFETY: the area belongs to `prev`, whose state is in the CPU.
             unsafe { context::fpu_save(p.fpu.as_ptr()) };
             p.fs_base = FsBase::read().as_u64();
             p.gs_base = KernelGsBase::read().as_u64();
-            &mut p.saved_rsp
+            (&mut p.saved_rsp, (p.fs_base, p.gs_base))
         }
-        None => core::ptr::null_mut(),
+        None => (core::ptr::null_mut(), (u64::MAX, u64::MAX)),
     };
     s.current = next;
+    CURRENT.store(next, Ordering::Relaxed);
     let n = s.thread(next).expect("queued threads exist");
     n.slice_left = SLICE_TICKS;
     // SAFETY: the area holds `next`'s saved (or initial) state.
     unsafe { context::fpu_restore(n.fpu.as_ptr()) };
-    FsBase::write(VirtAddr::new(n.fs_base));
-    KernelGsBase::write(VirtAddr::new(n.gs_base));
+    // The MSR writes are skipped when the value is already there (the
+    // common case: most threads never set these bases).
+    if n.fs_base != prev_bases.0 {
+        FsBase::write(VirtAddr::new_truncate(n.fs_base));
+    }
+    if n.gs_base != prev_bases.1 {
+        KernelGsBase::write(VirtAddr::new_truncate(n.gs_base));
+    }
     percpu::set_kernel_stack_top(n.kstack.top);
     gdt::set_kernel_stack(n.kstack.top);
     crate::mm::pcid::load(n.cr3);

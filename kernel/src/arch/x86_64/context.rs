@@ -21,6 +21,15 @@
 //! 64-byte aligned area per thread.
 
 use core::arch::naked_asm;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// XSAVE is used (decided once at boot: this is on every thread switch).
+static USE_XSAVE: AtomicBool = AtomicBool::new(false);
+
+/// Chooses XSAVE or FXSAVE for FPU state (after `cpu::init`).
+pub fn init(xsave: bool) {
+    USE_XSAVE.store(xsave, Ordering::Relaxed);
+}
 
 /// Saves callee-saved registers on the current stack, stores the stack
 /// pointer in `*save_rsp`, loads `next_rsp` and pops the next thread's
@@ -85,7 +94,7 @@ pub unsafe fn prepare_stack(top: u64, entry: u64, arg: u64) -> u64 {
 /// Bytes of FPU state to reserve per thread (XSAVE size for the enabled
 /// components, or 512 for FXSAVE).
 pub fn fpu_area_size() -> usize {
-    if super::cpu::features().xsave {
+    if USE_XSAVE.load(Ordering::Relaxed) {
         // CPUID.(EAX=0Dh, ECX=0).EBX: size for the components enabled in XCR0.
         core::arch::x86_64::__cpuid_count(0xd, 0).ebx as usize
     } else {
@@ -100,7 +109,7 @@ pub fn fpu_area_size() -> usize {
 pub unsafe fn fpu_save(area: *mut u8) {
     // SAFETY: per the contract; RFBM = all ones saves every enabled component.
     unsafe {
-        if super::cpu::features().xsave {
+        if USE_XSAVE.load(Ordering::Relaxed) {
             core::arch::asm!("xsave64 [{}]", in(reg) area, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
         } else {
             core::arch::asm!("fxsave64 [{}]", in(reg) area, options(nostack));
@@ -115,7 +124,7 @@ pub unsafe fn fpu_save(area: *mut u8) {
 pub unsafe fn fpu_restore(area: *const u8) {
     // SAFETY: per the contract.
     unsafe {
-        if super::cpu::features().xsave {
+        if USE_XSAVE.load(Ordering::Relaxed) {
             core::arch::asm!("xrstor64 [{}]", in(reg) area, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
         } else {
             core::arch::asm!("fxrstor64 [{}]", in(reg) area, options(nostack));

@@ -22,6 +22,7 @@ pub fn init_cpu() -> cpu::Features {
     idt::init();
     percpu::init();
     let features = cpu::init();
+    context::init(features.xsave);
     syscall_entry::init();
     features
 }
