@@ -13,23 +13,25 @@
 # bochsbios and vgabios packages.
 #
 # Environment: BOCHS_TIMEOUT (seconds, default 300), BOCHS_CMDLINE (the kernel
-# command line, default "loglevel=info"), BULKHEAD_BOCHS (the bochs binary).
+# command line, default "loglevel=info"), BOCHS_NAME (names the ISO and the
+# log, default test-bochs), BULKHEAD_BOCHS (the bochs binary).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 out=target/bulkhead
 timeout=${BOCHS_TIMEOUT:-300}
 cmdline=${BOCHS_CMDLINE:-loglevel=info}
+name=${BOCHS_NAME:-test-bochs}
 runner=target/release/bulkhead-runner
 
 make --no-print-directory kernel-test user runner
-scripts/mkiso.sh "$out/bulkhead-test.elf" "$out/test-bochs.iso" "$cmdline" grub \
+scripts/mkiso.sh "$out/bulkhead-test.elf" "$out/$name.iso" "$cmdline" grub \
     "$out/root.elf:root" "$out/usertests.elf:usertests" >/dev/null
-echo "== test-bochs: GRUB ISO under Bochs (corei7_haswell_4770), cmdline '$cmdline'"
+echo "== $name: GRUB ISO under Bochs (corei7_haswell_4770), cmdline '$cmdline'"
 start=$SECONDS
 status=0
-"$runner" bochs --iso "$out/test-bochs.iso" --timeout "$timeout" --require-pcid \
-    --log "$out/test-bochs.log" || status=$?
-echo "test-bochs: $(grep -m1 '^cpu: ' "$out/test-bochs.log" 2>/dev/null || echo 'no cpu banner')"
-echo "test-bochs: $(grep '^runner: ' "$out/test-bochs.log" 2>/dev/null | tail -1 || echo 'no verdict') ($((SECONDS - start)) s)"
+"$runner" bochs --iso "$out/$name.iso" --timeout "$timeout" --require-pcid \
+    --log "$out/$name.log" || status=$?
+echo "$name: $(grep -m1 '^cpu: ' "$out/$name.log" 2>/dev/null || echo 'no cpu banner')"
+echo "$name: $(grep '^runner: ' "$out/$name.log" 2>/dev/null | tail -1 || echo 'no verdict') ($((SECONDS - start)) s)"
 exit "$status"

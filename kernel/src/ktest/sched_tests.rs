@@ -219,9 +219,10 @@ fn bad_syscall_number_is_an_error() -> Result<(), String> {
 }
 
 /// Two address spaces loaded in turn: with PCID only the first load of
-/// each flushes (later ones keep the TLB via the no-flush bit), and after a
-/// page is unmapped in a space that is not loaded its next load flushes
-/// again; without PCID every load flushes. Either way each write counts.
+/// each flushes (later ones keep the TLB via the no-flush bit); a page
+/// changed in a space that is not loaded is dropped with INVPCID (no flush
+/// on the next load) or, without INVPCID, by flushing on the next load;
+/// without PCID every load flushes. Either way each write counts.
 fn pcid_loads_flush_only_when_needed() -> Result<(), String> {
     use crate::mm::pcid;
     let mut k = KERNEL.lock();
@@ -241,7 +242,15 @@ fn pcid_loads_flush_only_when_needed() -> Result<(), String> {
     }
     let after = pcid::counters();
     let (writes, flushes) = (after.0 - before.0, after.1 - before.1);
-    // The space that is not loaded loses its PCID's TLB entries' owner.
+    // One page of the unloaded space changes: INVPCID drops just that
+    // address and the next load keeps the rest; without INVPCID the next
+    // load must flush (the CR3-reload fallback).
+    pcid::invalidate_page(ca, 0x40_0000);
+    let before_page = pcid::counters().1;
+    pcid::load(ca);
+    pcid::load(kernel);
+    let page_flushes = pcid::counters().1 - before_page;
+    // All of the unloaded space's entries must go: the next load flushes.
     pcid::invalidate(ca);
     let before_stale = pcid::counters().1;
     pcid::load(ca);
@@ -261,6 +270,14 @@ fn pcid_loads_flush_only_when_needed() -> Result<(), String> {
             stale_flushes >= 1,
             "an invalidated PCID was loaded without a flush"
         );
+        if pcid::invpcid() {
+            check_eq!(page_flushes, 0);
+        } else {
+            check!(
+                page_flushes >= 1,
+                "a changed page's PCID was reloaded without a flush"
+            );
+        }
     } else {
         check_eq!(flushes, 5);
     }

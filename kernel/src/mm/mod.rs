@@ -43,8 +43,10 @@ pub fn init(boot: &'static BootInfo) {
     frames::add_usable(&boot.memory, 0, frames::BOOT_MAPPED_LIMIT);
     heap::grow_from_frames(boot.memory.total_usable() / PAGE_SIZE);
     paging::init(boot);
+    let features = crate::arch::x86_64::cpu::features();
     pcid::init(
-        crate::arch::x86_64::cpu::features().pcid,
+        features.pcid,
+        features.invpcid,
         crate::config::options().pcid_limit as usize,
     );
     frames::add_usable(&boot.memory, frames::BOOT_MAPPED_LIMIT, u64::MAX);

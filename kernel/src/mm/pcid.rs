@@ -13,8 +13,13 @@
 //! - otherwise (first use, a PCID shared because address spaces outnumber
 //!   PCIDs, or a PCID recycled from a destroyed space): flush that PCID by
 //!   loading CR3 without the no-flush bit, and take ownership;
-//! - a page unmapped or protected in a space that is not loaded: its PCID
-//!   loses its owner, so the next load flushes the stale entries.
+//! - a page unmapped or protected in a space that is not loaded: with
+//!   INVPCID, that one address is invalidated under the space's PCID
+//!   (single-address invalidation); without it, the PCID loses its owner
+//!   and the next load flushes it (the CR3-reload fallback). In the loaded
+//!   space the page-table code has already used INVLPG.
+//! - a space destroyed: its PCID's entries are dropped with INVPCID
+//!   single-context invalidation, or by losing the owner.
 //!
 //! Without PCID every CR3 write flushes the (non-global) TLB. Either way
 //! each write is counted, for the benchmarks.
@@ -28,6 +33,7 @@ const PCID_MASK: u64 = 0xfff;
 const NO_FLUSH: u64 = 1 << 63;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
+static INVPCID: AtomicBool = AtomicBool::new(false);
 /// How many PCIDs to hand out (lowered by `pcid.limit=` to force sharing).
 static LIMIT: AtomicUsize = AtomicUsize::new(MAX_PCIDS);
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -38,9 +44,10 @@ static WRITES: AtomicU64 = AtomicU64::new(0);
 static LOADED: AtomicU64 = AtomicU64::new(0);
 static FLUSHING_WRITES: AtomicU64 = AtomicU64::new(0);
 
-/// Uses PCIDs if the CPU has them (CR4.PCIDE was set by `cpu::init`);
-/// `limit` caps how many are handed out.
-pub fn init(enabled: bool, limit: usize) {
+/// Uses PCIDs if the CPU has them (CR4.PCIDE was set by `cpu::init`), and
+/// INVPCID with them if present; `limit` caps how many PCIDs are handed out.
+pub fn init(enabled: bool, invpcid: bool, limit: usize) {
+    INVPCID.store(enabled && invpcid, Ordering::Relaxed);
     let (frame, pcid) = Cr3::read_raw();
     LOADED.store(
         frame.start_address().as_u64() | u64::from(pcid),
@@ -94,20 +101,71 @@ pub fn load(cr3: u64) {
     unsafe { core::arch::asm!("mov cr3, {}", in(reg) value, options(nostack, preserves_flags)) };
 }
 
-/// Called after a page of the space `cr3` changed while that space may not
-/// be loaded: its PCID loses its owner, so the next load flushes it.
+/// True if INVPCID is used.
+pub fn invpcid() -> bool {
+    INVPCID.load(Ordering::Relaxed)
+}
+
+/// What an INVPCID invalidates.
+enum Scope {
+    Address(u64),
+    Context,
+}
+
+/// Drops TLB entries of the space `cr3` that is not loaded (the loaded one
+/// is handled by INVLPG): with INVPCID for `scope` only, otherwise by
+/// taking away its PCID's owner so the next load flushes.
+fn drop_entries(cr3: u64, scope: Scope) {
+    if !enabled() || LOADED.load(Ordering::Relaxed) == cr3 {
+        return;
+    }
+    let pml4 = cr3 & !PCID_MASK;
+    let pcid = cr3 & PCID_MASK;
+    let owner = &OWNER[pcid as usize];
+    if owner.load(Ordering::Relaxed) != pml4 {
+        return; // the next load flushes anyway
+    }
+    if !invpcid() {
+        owner.store(0, Ordering::Relaxed);
+        return;
+    }
+    const SINGLE_ADDRESS: u64 = 0;
+    const SINGLE_CONTEXT: u64 = 1;
+    let (kind, address) = match scope {
+        Scope::Address(a) => (SINGLE_ADDRESS, a),
+        Scope::Context => (SINGLE_CONTEXT, 0),
+    };
+    let descriptor: [u64; 2] = [pcid, address];
+    // SAFETY: INVPCID is present (checked at init) and only drops TLB
+    // entries; the descriptor is a valid 16-byte memory operand.
+    unsafe {
+        core::arch::asm!("invpcid {}, [{}]", in(reg) kind, in(reg) &descriptor, options(nostack, readonly));
+    }
+    if let Scope::Context = scope {
+        owner.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Called after the page at `vaddr` of the space `cr3` was unmapped or
+/// its rights changed.
+pub fn invalidate_page(cr3: u64, vaddr: u64) {
+    drop_entries(cr3, Scope::Address(vaddr));
+}
+
+/// Makes the next load of `cr3` flush its PCID (for tests of the
+/// fallback, and whenever a space's entries must all go).
 pub fn invalidate(cr3: u64) {
     if !enabled() {
         return;
     }
-    let pml4 = cr3 & !PCID_MASK;
     let owner = &OWNER[(cr3 & PCID_MASK) as usize];
-    let _ = owner.compare_exchange(pml4, 0, Ordering::Relaxed, Ordering::Relaxed);
+    let _ = owner.compare_exchange(cr3 & !PCID_MASK, 0, Ordering::Relaxed, Ordering::Relaxed);
 }
 
 /// Called when the page table `cr3` is destroyed (its frame may come back
 /// as a new PML4 with the same PCID).
 pub fn forget(cr3: u64) {
+    drop_entries(cr3, Scope::Context);
     invalidate(cr3);
 }
 

@@ -153,7 +153,7 @@ impl AddressSpace {
         match self.mapper().unmap(page) {
             Ok((frame, flush)) => {
                 flush.flush();
-                pcid::invalidate(self.cr3());
+                pcid::invalidate_page(self.cr3(), vaddr);
                 Ok(frame.start_address().as_u64())
             }
             Err(UnmapError::PageNotMapped) => Err(Error::NotMapped),
@@ -169,7 +169,7 @@ impl AddressSpace {
         match unsafe { self.mapper().update_flags(page, flags) } {
             Ok(flush) => {
                 flush.flush();
-                pcid::invalidate(self.cr3());
+                pcid::invalidate_page(self.cr3(), vaddr);
                 Ok(())
             }
             Err(_) => Err(Error::NotMapped),
