@@ -29,7 +29,7 @@ USER_PROGRAMS := $(OUT)/root.elf $(OUT)/usertests.elf
 MODULES := $(OUT)/root.elf:root $(OUT)/usertests.elf:usertests
 USER_FLAGS := -C relocation-model=static -C force-frame-pointers=yes
 
-.PHONY: help deps kernel kernel-test user iso iso-test run test test-host test-kernel test-bochs bench \
+.PHONY: help deps kernel kernel-test user iso iso-test run test test-host test-kernel test-bochs bench bench-bochs \
         test-kernel-limine test-boot-variants test-harness runner lint gdb clean check-build-std
 
 help:
@@ -40,6 +40,7 @@ help:
 	@echo "  make deps                install missing packages (apt) or say what to install"
 	@echo "  make iso                 target/bulkhead/bulkhead.iso (Limine if LIMINE_DIR is set, else GRUB)"
 	@echo "  make bench               benchmarks in QEMU (TCG + icount: instructions); target/bench/results.json"
+	@echo "  make bench-bochs         benchmarks under Bochs with PCID (emulator figures); target/bench/results-bochs.json"
 	@echo "  make gdb                 boot paused with a gdb stub and attach gdb with the kernel's symbols"
 	@echo "  make lint                cargo fmt --check and clippy (host crates and kernel)"
 	@echo "  make check-build-std     build the kernel with Debian's Rust and -Zbuild-std"
@@ -131,6 +132,11 @@ test-harness: $(OUT)/bulkhead-test.elf $(RUNNER)
 BENCH_ACCEL ?= tcg
 bench: | deps
 	@scripts/bench.sh $(BENCH_ACCEL)
+
+# Benchmarks under Bochs 2.7 (corei7_haswell_4770: PCID, INVPCID): figures are
+# emulated instructions, labelled as emulator figures; target/bench/results-bochs.json.
+bench-bochs: | deps
+	@scripts/bench.sh bochs
 
 # The suite under Bochs 2.7 on a CPU with PCID and INVPCID (QEMU's TCG has
 # neither); fails unless the banner says 'PCID yes' and 'INVPCID yes'.

@@ -255,6 +255,31 @@ pub fn reply(k: &mut Kernel, me: ThreadId) -> Result<(), Error> {
     Ok(())
 }
 
+/// Reports a fault of user thread `thread` to its fault handler, if it has
+/// one and a receiver is waiting there: MR0..MR3 = vector, faulting address
+/// (CR2 for a page fault), RIP, thread id; the badge is that of the
+/// capability the handler was set with. Nobody waiting means nobody is
+/// told (the thread stays stopped, and `ThreadInfo` still shows why).
+pub fn report_fault(thread: ThreadId, vector: u8, address: u64, rip: u64) {
+    let mut k = crate::object::KERNEL.lock();
+    let Some((endpoint, badge)) = k.threads.get(&thread).and_then(|c| c.fault_handler) else {
+        return;
+    };
+    let Ok(ep) = endpoint_mut(&mut k, endpoint) else {
+        return;
+    };
+    if let Some(r) = pop_live(&mut ep.receivers) {
+        let words = [u64::from(vector), address, rip, u64::from(thread)];
+        let mut mrs = [0; MAX_WORDS];
+        mrs[..words.len()].copy_from_slice(&words);
+        let m = Message {
+            info: MessageInfo::new(words.len() as u64),
+            mrs,
+        };
+        wait::complete(r, |f| write_message(f, badge, &m));
+    }
+}
+
 fn notification_mut(k: &mut Kernel, n: ObjRef) -> Result<&mut Notification, Error> {
     match k.get_mut(n) {
         Some(Object::Notification(n)) => Ok(n),

@@ -125,7 +125,14 @@ pub fn start(boot: &BootInfo, test_run: Option<TestRun>) -> Result<ThreadId, Sta
     let thread = k.insert(Object::Thread(id), None);
     k.hold(thread, space);
     k.hold(thread, table_obj);
-    k.threads.insert(id, ThreadContext { table, space });
+    k.threads.insert(
+        id,
+        ThreadContext {
+            table,
+            space,
+            fault_handler: None,
+        },
+    );
     grant_slots(k, table, [table_obj, space, thread, quota])?;
     grant_modules(k, boot, table)?;
     let entry = elf.header().entry;

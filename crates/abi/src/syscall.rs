@@ -93,6 +93,9 @@ pub enum Syscall {
     /// a0 thread: a blocked Send/Recv/Call/Wait of that thread returns
     /// `Cancelled`.
     IpcCancel = 82,
+    /// a0 thread, a1 endpoint (or NULL): where the thread's faults are
+    /// reported, as a message MR0..MR3 = vector, address, RIP, thread id.
+    ThreadSetFaultHandler = 83,
 
     /// a0 memory cap → r0 a new endpoint.
     EndpointCreate = 90,
@@ -128,7 +131,7 @@ pub enum Syscall {
 
 impl Syscall {
     /// Every call, for decoding and for the documentation check.
-    pub const ALL: [Syscall; 48] = [
+    pub const ALL: [Syscall; 49] = [
         Syscall::Null,
         Syscall::Yield,
         Syscall::Sleep,
@@ -164,6 +167,7 @@ impl Syscall {
         Syscall::ThreadSetGsBase,
         Syscall::ThreadSetIpcBuffer,
         Syscall::IpcCancel,
+        Syscall::ThreadSetFaultHandler,
         Syscall::EndpointCreate,
         Syscall::NotificationCreate,
         Syscall::Send,

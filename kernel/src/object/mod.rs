@@ -78,6 +78,9 @@ pub struct ThreadContext {
     pub table: TableId,
     /// Its address space.
     pub space: ObjRef,
+    /// Where its faults are reported: an endpoint (holding a reference) and
+    /// the badge of the capability that named it.
+    pub fault_handler: Option<(ObjRef, u64)>,
 }
 
 /// The syscall context of each user thread, indexed by thread id (looked
@@ -99,11 +102,14 @@ impl ThreadContexts {
         self.0[i] = Some(context);
     }
 
-    /// Forgets thread `id`.
-    pub fn remove(&mut self, id: &crate::sched::ThreadId) {
-        if let Some(slot) = self.0.get_mut(*id as usize) {
-            *slot = None;
-        }
+    /// Forgets thread `id`, returning what it had.
+    pub fn remove(&mut self, id: &crate::sched::ThreadId) -> Option<ThreadContext> {
+        self.0.get_mut(*id as usize)?.take()
+    }
+
+    /// The context of thread `id`, mutably.
+    pub fn get_mut(&mut self, id: &crate::sched::ThreadId) -> Option<&mut ThreadContext> {
+        self.0.get_mut(*id as usize)?.as_mut()
     }
 }
 
@@ -235,7 +241,9 @@ impl Kernel {
                 work.extend(removed);
             }
             Object::Thread(id) => {
-                self.threads.remove(&id);
+                if let Some((handler, _)) = self.threads.remove(&id).and_then(|c| c.fault_handler) {
+                    work.push(handler);
+                }
                 crate::sched::kill(id);
             }
             Object::Endpoint(e) => e.wake_all(),

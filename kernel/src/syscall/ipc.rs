@@ -215,3 +215,27 @@ pub fn set_ipc_buffer(caller: &mut Caller) -> Result<Results, Error> {
     wait::set_buffer(id, (addr, len));
     Ok([0; 3])
 }
+
+/// `ThreadSetFaultHandler(thread, endpoint | NULL)`: where the thread's
+/// faults are reported (the endpoint capability needs WRITE).
+pub fn set_fault_handler(caller: &mut Caller) -> Result<Results, Error> {
+    let id = thread_arg(caller)?;
+    locked(|k| {
+        let handler = match caller.cap_arg(1) {
+            r if r.is_null() => None,
+            r => {
+                let (ep, _, badge) = lookup(k, caller, r, ObjectType::Endpoint, Rights::WRITE)?;
+                Some((ep, badge))
+            }
+        };
+        let context = k.threads.get_mut(&id).ok_or(Error::BadState)?;
+        let old = core::mem::replace(&mut context.fault_handler, handler);
+        if let Some((ep, _)) = handler {
+            k.add_ref(ep);
+        }
+        if let Some((ep, _)) = old {
+            k.release(ep);
+        }
+        Ok([0; 3])
+    })
+}

@@ -148,6 +148,7 @@ fn handler(call: Syscall) -> Handler {
         Syscall::ThreadSetGsBase => thread::set_gs_base,
         Syscall::ThreadSetIpcBuffer => ipc::set_ipc_buffer,
         Syscall::IpcCancel => ipc::cancel,
+        Syscall::ThreadSetFaultHandler => ipc::set_fault_handler,
         Syscall::EndpointCreate => ipc::endpoint_create,
         Syscall::NotificationCreate => ipc::notification_create,
         Syscall::Send => ipc::send,
@@ -212,6 +213,7 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
             sched::current(),
             frame.rip
         );
+        crate::ipc::report_fault(sched::current(), GENERAL_PROTECTION, 0, frame.rip);
         sched::end_current(sched::Ending::Faulted {
             vector: GENERAL_PROTECTION,
             address: 0,

@@ -86,7 +86,14 @@ pub fn create(caller: &mut Caller) -> Result<Results, Error> {
         k.add_ref(q);
         k.hold(object, space);
         k.hold(object, table_obj);
-        k.threads.insert(id, ThreadContext { table, space });
+        k.threads.insert(
+            id,
+            ThreadContext {
+                table,
+                space,
+                fault_handler: None,
+            },
+        );
         super::memory::grant_new(k, caller, object)
     })
 }

@@ -4,17 +4,24 @@
 //! Under TCG QEMU runs with `-icount shift=0,sleep=off`, so the guest's
 //! RDTSC counts executed instructions and every figure repeats exactly run
 //! to run; under KVM there is no icount and the figures are real cycles.
-//! Every output says which, and which CPU features (PCID, INVPCID, SMEP,
-//! SMAP, XSAVE) the kernel ran with.
+//! With `--emulator bochs` the same ISO boots under Bochs through
+//! [`bochs::boot`] (CPU model `corei7_haswell_4770`, which has PCID and
+//! INVPCID): RDTSC then counts emulated instructions, and every output
+//! labels the figures as emulator figures. Every output says which, and
+//! which CPU features (PCID, INVPCID, SMEP, SMAP, XSAVE) the kernel ran
+//! with.
 //!
-//! The run fails (exit 1) unless QEMU exits with the success status (the
-//! root server writes it once the benchmarks exited with 0), no panic was
-//! printed, and [`bench_report::collect`] accepts the lines. Then it prints
-//! the Markdown table and writes the JSON (and Markdown) files asked for.
+//! The run fails (exit 1) unless the emulator ends with the success status
+//! (the root server writes it once the benchmarks exited with 0; under
+//! Bochs the kernel's `bulkhead: exit code` line stands in for it), no
+//! panic was printed, and [`bench_report::collect`] accepts the lines. Then
+//! it prints the Markdown table and writes the JSON (and Markdown) files
+//! asked for.
 
 use crate::bench_report::{self, Host, Report};
+use crate::bochs;
 use crate::capture::{run_streaming, Sink};
-use crate::cli::{Accel, Machine};
+use crate::cli::{Accel, Emulator, Machine};
 use crate::program::QEMU;
 use crate::protocol::PANIC_MARKER;
 use crate::qemu::{qemu_args, Serial};
@@ -32,7 +39,11 @@ pub const QEMU_CPU: &str = "max";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BenchOptions {
     pub iso: PathBuf,
+    /// QEMU (with `accel`) or Bochs.
+    pub emulator: Emulator,
+    /// QEMU's accelerator; unused under Bochs.
     pub accel: Accel,
+    /// QEMU's memory size; Bochs takes its bochsrc's 128 MiB.
     pub memory: String,
     pub timeout_secs: u64,
     /// Where to write the JSON results.
@@ -56,10 +67,32 @@ impl BenchOptions {
     }
 
     fn host(&self) -> Host {
-        Host {
-            accel: self.accel,
-            qemu_cpu: QEMU_CPU.to_string(),
+        match self.emulator {
+            Emulator::Qemu => Host::qemu(self.accel, QEMU_CPU),
+            Emulator::Bochs => Host::bochs(),
         }
+    }
+
+    /// The first log line: how the emulator runs and what the figures are.
+    fn banner(&self) -> String {
+        let host = self.host();
+        let how = match self.emulator {
+            Emulator::Bochs => format!(
+                "Bochs cpu: model={}, ips={}, clock: sync={}",
+                bochs::CPU_MODEL,
+                bochs::IPS,
+                bochs::CLOCK_SYNC
+            ),
+            Emulator::Qemu if host.icount() => {
+                format!(
+                    "QEMU {} -icount {}",
+                    self.accel.name(),
+                    bench_report::ICOUNT
+                )
+            }
+            Emulator::Qemu => format!("QEMU {}", self.accel.name()),
+        };
+        format!("runner: bench: {how}: {}", host.counter_note())
     }
 }
 
@@ -100,36 +133,45 @@ fn write_file(path: &Path, text: &str) -> Result<(), String> {
     fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Runs the benchmarks. Returns our exit code (0 pass, 1 fail); an `Err` is
-/// an environment problem (exit 2).
-pub fn run(options: &BenchOptions) -> Result<i32, String> {
+/// Boots the ISO under QEMU; returns the guest's lines and how QEMU ended.
+fn boot_qemu(options: &BenchOptions, sink: &mut Sink) -> Result<(Vec<String>, End), String> {
     let program = QEMU.locate()?;
     let machine = options.machine();
     if !machine.iso.is_file() {
         return Err(format!("ISO not found: {}", machine.iso.display()));
     }
+    let mut command = Command::new(&program);
+    command.args(qemu_args(&machine, Serial::Stdio));
+    let timeout = Duration::from_secs(options.timeout_secs);
+    run_streaming(command, timeout, sink).map_err(|e| format!("running {}: {e}", program.display()))
+}
+
+/// Runs the benchmarks. Returns our exit code (0 pass, 1 fail); an `Err` is
+/// an environment problem (exit 2).
+pub fn run(options: &BenchOptions) -> Result<i32, String> {
     let mut sink = Sink::new(options.log.as_deref()).map_err(|e| {
         let path = options.log.as_deref().unwrap_or("?".as_ref());
         format!("cannot create log {}: {e}", path.display())
     })?;
     let host = options.host();
-    sink.line(&format!(
-        "runner: bench: QEMU {}{}: {}",
-        options.accel.name(),
-        if host.icount() {
-            format!(" -icount {}", bench_report::ICOUNT)
-        } else {
-            String::new()
-        },
-        host.counter_note()
-    ))
-    .map_err(|e| format!("writing the log: {e}"))?;
-    let mut command = Command::new(&program);
-    command.args(qemu_args(&machine, Serial::Stdio));
-    let timeout = Duration::from_secs(options.timeout_secs);
-    let (lines, end) = run_streaming(command, timeout, &mut sink)
-        .map_err(|e| format!("running {}: {e}", program.display()))?;
-    let report = match evaluate(&lines, &end, &host) {
+    sink.line(&options.banner())
+        .map_err(|e| format!("writing the log: {e}"))?;
+    let verdict = match options.emulator {
+        Emulator::Qemu => {
+            let (lines, end) = boot_qemu(options, &mut sink)?;
+            evaluate(&lines, &end, &host)
+        }
+        Emulator::Bochs => {
+            let timeout = Duration::from_secs(options.timeout_secs);
+            let mut boot = bochs::boot(&options.iso, timeout, &mut sink)?;
+            let verdict = evaluate(&boot.lines, &boot.end, &host);
+            if verdict.is_err() {
+                boot.keep_files();
+            }
+            verdict
+        }
+    };
+    let report = match verdict {
         Ok(report) => report,
         Err(reason) => {
             sink.line(&format!("runner: FAIL: bench: {reason}"))
@@ -153,8 +195,12 @@ pub fn run(options: &BenchOptions) -> Result<i32, String> {
     } else {
         format!("; wrote {}", written.join(", "))
     };
+    let what = match options.emulator {
+        Emulator::Qemu => String::new(),
+        Emulator::Bochs => " (Bochs emulator figures, not hardware cycles)".to_string(),
+    };
     sink.line(&format!(
-        "runner: PASS: bench: {} results in {}{saved}",
+        "runner: PASS: bench: {} results in {}{what}{saved}",
         report.results.len(),
         host.counter_unit()
     ))
@@ -170,6 +216,7 @@ mod tests {
     fn options(accel: Accel) -> BenchOptions {
         BenchOptions {
             iso: "b.iso".into(),
+            emulator: Emulator::Qemu,
             accel,
             memory: "128M".into(),
             timeout_secs: 60,
@@ -195,6 +242,37 @@ mod tests {
             .host()
             .counter_note()
             .contains("real CPU cycles"));
+    }
+
+    #[test]
+    fn bochs_runs_its_own_model_and_says_so() {
+        let bochs = BenchOptions {
+            emulator: Emulator::Bochs,
+            ..options(Accel::Tcg)
+        };
+        assert_eq!(bochs.host(), Host::bochs());
+        let banner = bochs.banner();
+        assert!(banner.starts_with(
+            "runner: bench: Bochs cpu: model=corei7_haswell_4770, ips=200000000, \
+             clock: sync=none: emulator figures, not hardware cycles"
+        ));
+        assert!(options(Accel::Tcg)
+            .banner()
+            .starts_with("runner: bench: QEMU tcg -icount shift=0,sleep=off: RDTSC"));
+        assert!(options(Accel::Kvm)
+            .banner()
+            .starts_with("runner: bench: QEMU kvm: RDTSC"));
+        // The Bochs end comes from the exit-code line, then the lines count.
+        let lines = [
+            "bench-env: accelerator none",
+            "bench: cr3.load.noflush 1 cycles",
+            "bulkhead: exit code 0x11",
+        ];
+        let owned: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        let end = bochs::bochs_end(&owned);
+        assert!(evaluate(&lines, &end, &bochs.host())
+            .unwrap_err()
+            .contains("did not exit with 0"));
     }
 
     #[test]
@@ -266,6 +344,29 @@ mod tests {
         assert!(parse("bench --iso a --icount").is_err());
         assert!(parse("bench --iso a --accel hvf").is_err());
         assert!(parse("bench --iso a -- -smp 2").is_err());
+        assert_eq!(parsed.emulator, Emulator::Qemu);
+        let Ok(crate::cli::Command::Bench(parsed)) =
+            parse("bench --iso b.iso --emulator bochs --timeout 60")
+        else {
+            panic!("not a bench command");
+        };
+        assert_eq!(
+            parsed,
+            BenchOptions {
+                emulator: Emulator::Bochs,
+                ..options(Accel::Tcg)
+            }
+        );
+        assert!(parse("bench --iso a --emulator=qemu --accel kvm").is_ok());
+        assert!(parse("bench --iso a --emulator bochs --accel kvm")
+            .unwrap_err()
+            .contains("--accel is for QEMU"));
+        assert!(parse("bench --iso a --emulator bochs --memory 256M")
+            .unwrap_err()
+            .contains("--memory is for QEMU"));
+        assert!(parse("bench --iso a --emulator vbox")
+            .unwrap_err()
+            .contains("qemu or bochs"));
     }
 
     #[test]

@@ -14,7 +14,17 @@
 //! feature line (PCID, INVPCID, SMEP, SMAP, XSAVE: `yes` or `no`), a missing
 //! CPU model or accelerator, a guest that names another accelerator than
 //! the runner started, a unit that contradicts the counter (`cycles` under
-//! icount, `instructions` without), and a run without results.
+//! icount, `instructions` under KVM), and a run without results.
+//!
+//! **Bochs.** Under Bochs ([`Engine::Bochs`]) the guest sees no hypervisor
+//! (it reports accelerator `none`) and so labels its counter figures
+//! `cycles`; only the runner knows better. With `clock: sync=none` Bochs'
+//! RDTSC returns its virtual tick count, which advances by one per emulated
+//! instruction, so [`collect`] relabels those figures `instructions` and
+//! prefixes every note with [`BOCHS_LABEL`]: they are emulator figures, not
+//! hardware cycles, and blind to TLB and cache costs (a CR3 load with the
+//! no-flush bit costs what one without it costs). The guest's own guesses
+//! stay in the JSON as `guest_accelerator` and `guest_unit`.
 //!
 //! JSON shape ([`to_json`]):
 //!
@@ -28,7 +38,12 @@
 //!            "features": {"PCID": false, "INVPCID": false, "SMEP": true,
 //!                         "SMAP": true, "XSAVE": true} } }
 //! ```
+//!
+//! Under Bochs `accelerator` is `"bochs"`, `icount` is `false`, `qemu_cpu`
+//! gives way to `bochs_cpu`, `bochs_ips` and `bochs_clock`, a `figures` key
+//! says they are emulator figures, and the guest's `unit` is `guest_unit`.
 
+use crate::bochs;
 use crate::cli::Accel;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -44,6 +59,14 @@ pub const ICOUNT: &str = "shift=0,sleep=off";
 pub const INSTRUCTIONS: &str = "instructions";
 /// The unit of RDTSC on KVM (and hardware).
 pub const CYCLES: &str = "cycles";
+/// What every Bochs note starts with.
+pub const BOCHS_LABEL: &str = "[Bochs emulator figure, not hardware]";
+/// What the Bochs figures are: the JSON's `figures` key.
+pub const BOCHS_FIGURES: &str =
+    "Bochs emulator figures: emulated instructions, not hardware cycles";
+/// The Markdown heading of a Bochs run.
+pub const BOCHS_HEADING: &str =
+    "## Bulkhead benchmarks under Bochs: emulator figures, not hardware cycles";
 
 /// Feature keys the guest must report, with the spelling used in the
 /// outputs.
@@ -69,37 +92,121 @@ pub struct Record {
     pub note: String,
 }
 
-/// How the runner started QEMU (it knows this; the guest only guesses).
+/// What ran the guest: QEMU with an accelerator, or Bochs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// QEMU's TCG, always with `-icount` ([`ICOUNT`]).
+    Tcg,
+    /// QEMU with KVM, no icount.
+    Kvm,
+    /// Bochs with the runner's bochsrc (`crate::bochs`).
+    Bochs,
+}
+
+impl Engine {
+    /// `tcg`, `kvm` or `bochs`: the JSON's `accelerator`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Tcg => Accel::Tcg.name(),
+            Engine::Kvm => Accel::Kvm.name(),
+            Engine::Bochs => "bochs",
+        }
+    }
+}
+
+impl From<Accel> for Engine {
+    fn from(accel: Accel) -> Self {
+        match accel {
+            Accel::Tcg => Engine::Tcg,
+            Accel::Kvm => Engine::Kvm,
+        }
+    }
+}
+
+/// How the runner started the emulator (it knows this; the guest only
+/// guesses).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {
-    pub accel: Accel,
-    /// The `-cpu` model.
-    pub qemu_cpu: String,
+    pub engine: Engine,
+    /// QEMU's `-cpu` model, or Bochs' `cpu: model=`.
+    pub cpu: String,
 }
 
 impl Host {
-    /// Whether `-icount` was on: always for TCG, never for KVM.
+    /// QEMU with `accel` and `-cpu qemu_cpu`.
+    pub fn qemu(accel: Accel, qemu_cpu: &str) -> Self {
+        Host {
+            engine: accel.into(),
+            cpu: qemu_cpu.to_string(),
+        }
+    }
+
+    /// Bochs with the runner's bochsrc.
+    pub fn bochs() -> Self {
+        Host {
+            engine: Engine::Bochs,
+            cpu: bochs::CPU_MODEL.to_string(),
+        }
+    }
+
+    /// Whether `-icount` was on: always for TCG, never for KVM or Bochs.
     pub fn icount(&self) -> bool {
-        self.accel == Accel::Tcg
+        self.engine == Engine::Tcg
     }
 
     /// The unit RDTSC counts in this run.
     pub fn counter_unit(&self) -> &'static str {
-        if self.icount() {
-            INSTRUCTIONS
-        } else {
-            CYCLES
+        match self.engine {
+            Engine::Tcg | Engine::Bochs => INSTRUCTIONS,
+            Engine::Kvm => CYCLES,
+        }
+    }
+
+    /// The counter unit the guest prints, when the runner must relabel it:
+    /// under Bochs the guest sees no hypervisor and says `cycles`.
+    fn guest_counter_unit(&self) -> Option<&'static str> {
+        (self.engine == Engine::Bochs).then_some(CYCLES)
+    }
+
+    /// A counter unit the guest must not print in this run.
+    fn wrong_unit(&self) -> Option<&'static str> {
+        match self.engine {
+            Engine::Tcg => Some(CYCLES),
+            Engine::Kvm => Some(INSTRUCTIONS),
+            // The guest cannot tell Bochs from hardware, and
+            // `instructions` would be a TCG guest, which the accelerator
+            // check catches.
+            Engine::Bochs => None,
         }
     }
 
     /// One sentence on what the figures are.
     pub fn counter_note(&self) -> &'static str {
-        if self.icount() {
-            "RDTSC under QEMU TCG with -icount shift=0,sleep=off counts executed guest \
-             instructions (a path length), not cycles; the figures repeat exactly run to run"
-        } else {
-            "RDTSC under QEMU KVM without icount counts real CPU cycles (TSC ticks), \
-             not instructions; the figures vary run to run"
+        match self.engine {
+            Engine::Tcg => {
+                "RDTSC under QEMU TCG with -icount shift=0,sleep=off counts executed guest \
+                 instructions (a path length), not cycles; the figures repeat exactly run to run"
+            }
+            Engine::Kvm => {
+                "RDTSC under QEMU KVM without icount counts real CPU cycles (TSC ticks), \
+                 not instructions; the figures vary run to run"
+            }
+            Engine::Bochs => {
+                "emulator figures, not hardware cycles: RDTSC under Bochs with clock: sync=none \
+                 returns Bochs' virtual tick count, which advances by one per emulated \
+                 instruction (ips=200000000 of them make an emulated second), so every figure \
+                 is a path length in emulated instructions; TLB and cache costs do not show, \
+                 and the figures repeat exactly run to run"
+            }
+        }
+    }
+
+    /// The note of a result as reported: under Bochs, [`BOCHS_LABEL`] first.
+    fn label_note(&self, note: &str) -> String {
+        match (self.engine, note.is_empty()) {
+            (Engine::Bochs, true) => BOCHS_LABEL.to_string(),
+            (Engine::Bochs, false) => format!("{BOCHS_LABEL} {note}"),
+            _ => note.to_string(),
         }
     }
 }
@@ -197,21 +304,29 @@ pub fn parse_env(rest: &str) -> Result<(String, String), String> {
     Ok((key.to_string(), value.to_string()))
 }
 
-/// Checks one result against the run: names unique, unit matching the
-/// counter.
-fn check_result(record: &Record, names: &mut BTreeSet<String>, host: &Host) -> Result<(), String> {
+/// Checks one result against the run (names unique, unit matching the
+/// counter) and labels it for the run: under Bochs the guest's `cycles`
+/// become `instructions` and the note gets [`BOCHS_LABEL`].
+fn check_result(
+    mut record: Record,
+    names: &mut BTreeSet<String>,
+    host: &Host,
+) -> Result<Record, String> {
     if !names.insert(record.name.clone()) {
         return Err(format!("'{}' reported twice", record.name));
     }
-    let wrong = if host.icount() { CYCLES } else { INSTRUCTIONS };
-    if record.unit == wrong {
+    if let Some(wrong) = host.wrong_unit().filter(|w| record.unit == *w) {
         return Err(format!(
             "'{}' is in {wrong}, but RDTSC counts {} in this run",
             record.name,
             host.counter_unit()
         ));
     }
-    Ok(())
+    if host.guest_counter_unit() == Some(record.unit.as_str()) {
+        record.unit = host.counter_unit().to_string();
+    }
+    record.note = host.label_note(&record.note);
+    Ok(record)
 }
 
 /// Checks the environment once all lines are in.
@@ -231,10 +346,10 @@ fn check_env(env: &[(String, String)], host: &Host) -> Result<(), String> {
     }
     let guest = value(GUEST_ACCELERATOR_KEY).unwrap_or_default();
     let known = [Accel::Tcg.name(), Accel::Kvm.name()];
-    if known.contains(&guest) && guest != host.accel.name() {
+    if known.contains(&guest) && guest != host.engine.name() {
         return Err(format!(
             "the guest runs on {guest} but the runner started {}",
-            host.accel.name()
+            host.engine.name()
         ));
     }
     Ok(())
@@ -252,8 +367,7 @@ pub fn collect<S: AsRef<str>>(lines: &[S], host: &Host) -> Result<Report, String
     for line in lines.iter().map(|l| l.as_ref().trim()) {
         if let Some(rest) = line.strip_prefix(BENCH_PREFIX) {
             let record = parse_result(rest).map_err(|e| format!("garbled line '{line}': {e}"))?;
-            check_result(&record, &mut names, host)?;
-            report.results.push(record);
+            report.results.push(check_result(record, &mut names, host)?);
         } else if let Some(rest) = line.strip_prefix(ENV_PREFIX) {
             let (key, value) =
                 parse_env(rest).map_err(|e| format!("garbled line '{line}': {e}"))?;
@@ -291,10 +405,16 @@ pub fn json_string(text: &str) -> String {
     out
 }
 
-/// The JSON key for a guest `bench-env:` key.
-fn env_json_key(key: &str) -> String {
+/// The guest key naming the unit it believes RDTSC counts in.
+const GUEST_UNIT_KEY: &str = "unit";
+
+/// The JSON key for a guest `bench-env:` key. Under Bochs the guest's unit
+/// is only its guess (`cycles`), so it is `guest_unit` there.
+fn env_json_key(key: &str, host: &Host) -> String {
     if key == GUEST_ACCELERATOR_KEY {
         "guest_accelerator".to_string()
+    } else if key == GUEST_UNIT_KEY && host.guest_counter_unit().is_some() {
+        "guest_unit".to_string()
     } else {
         key.replace(['.', '-'], "_")
     }
@@ -327,15 +447,27 @@ pub fn to_json(report: &Report) -> String {
         "false".to_string()
     };
     let mut fields = vec![
-        ("accelerator".to_string(), json_string(host.accel.name())),
+        ("accelerator".to_string(), json_string(host.engine.name())),
         ("icount".to_string(), icount),
         ("counter".to_string(), json_string(host.counter_unit())),
         ("counter_note".to_string(), json_string(host.counter_note())),
-        ("qemu_cpu".to_string(), json_string(&host.qemu_cpu)),
     ];
+    if host.engine == Engine::Bochs {
+        fields.extend([
+            ("figures".to_string(), json_string(BOCHS_FIGURES)),
+            ("bochs_cpu".to_string(), json_string(&host.cpu)),
+            ("bochs_ips".to_string(), bochs::IPS.to_string()),
+            (
+                "bochs_clock".to_string(),
+                json_string(&format!("sync={}", bochs::CLOCK_SYNC)),
+            ),
+        ]);
+    } else {
+        fields.push(("qemu_cpu".to_string(), json_string(&host.cpu)));
+    }
     let is_feature = |key: &str| FEATURES.iter().any(|(k, _)| *k == key);
     for (key, value) in report.env.iter().filter(|(k, _)| !is_feature(k)) {
-        fields.push((env_json_key(key), json_string(value)));
+        fields.push((env_json_key(key, host), json_string(value)));
     }
     let features: Vec<String> = report
         .features()
@@ -363,16 +495,24 @@ fn cell(text: &str) -> String {
 /// features, then the table.
 pub fn to_markdown(report: &Report) -> String {
     let host = &report.host;
-    let mut out = String::from("## Bulkhead benchmarks\n\n");
+    let mut out = match host.engine {
+        Engine::Bochs => format!("{BOCHS_HEADING}\n\n"),
+        Engine::Tcg | Engine::Kvm => String::from("## Bulkhead benchmarks\n\n"),
+    };
     let _ = writeln!(out, "- Counter: {}.", host.counter_note());
-    let accel = match host.accel {
-        Accel::Tcg => format!("QEMU TCG, -icount {ICOUNT}"),
-        Accel::Kvm => "QEMU KVM, no icount".to_string(),
+    let machine = match host.engine {
+        Engine::Tcg => format!("QEMU TCG, -icount {ICOUNT}, -cpu {}", host.cpu),
+        Engine::Kvm => format!("QEMU KVM, no icount, -cpu {}", host.cpu),
+        Engine::Bochs => format!(
+            "Bochs, cpu: model={}, ips={}, clock: sync={}",
+            host.cpu,
+            bochs::IPS,
+            bochs::CLOCK_SYNC
+        ),
     };
     let _ = writeln!(
         out,
-        "- Machine: {accel}, -cpu {}; CPU {} ({}), guest sees accelerator {}.",
-        host.qemu_cpu,
+        "- Machine: {machine}; CPU {} ({}), guest sees accelerator {}.",
         report.env_value("cpu.model").unwrap_or("unknown"),
         report.env_value("cpu.vendor").unwrap_or("unknown vendor"),
         report.env_value(GUEST_ACCELERATOR_KEY).unwrap_or("unknown"),
@@ -402,10 +542,7 @@ mod tests {
     use super::*;
 
     fn tcg() -> Host {
-        Host {
-            accel: Accel::Tcg,
-            qemu_cpu: "max".to_string(),
-        }
+        Host::qemu(Accel::Tcg, "max")
     }
 
     const ENV: [&str; 8] = [
@@ -515,10 +652,7 @@ mod tests {
         assert!(collect(&maybe, &host)
             .unwrap_err()
             .contains("not yes or no"));
-        let kvm = Host {
-            accel: Accel::Kvm,
-            qemu_cpu: "max".to_string(),
-        };
+        let kvm = Host::qemu(Accel::Kvm, "max");
         assert!(collect(&transcript(&[]), &kvm)
             .unwrap_err()
             .contains("in instructions"));
@@ -529,6 +663,169 @@ mod tests {
         assert!(collect(&kvm_lines, &kvm)
             .unwrap_err()
             .contains("guest runs on tcg but the runner started kvm"));
+    }
+
+    /// The environment a Bochs `corei7_haswell_4770` guest prints: no
+    /// hypervisor, so accelerator `none` and unit `cycles`.
+    const BOCHS_ENV: [&str; 10] = [
+        "bench-env: accelerator none",
+        "bench-env: unit cycles",
+        "bench-env: cpu.vendor GenuineIntel",
+        "bench-env: cpu.model Intel(R) Core(TM) i7-4770 CPU @ 3.40GHz",
+        "bench-env: pcid yes",
+        "bench-env: invpcid yes",
+        "bench-env: smep yes",
+        "bench-env: smap no",
+        "bench-env: xsave yes",
+        "bench: cr3.load.flush 1 cycles (mov cr3, bit 63 clear)",
+    ];
+
+    fn bochs_transcript(extra: &[&str]) -> Vec<String> {
+        let mut lines: Vec<String> = BOCHS_ENV.iter().map(|s| s.to_string()).collect();
+        lines.push("bench: cr3.load.noflush 1 cycles (mov cr3, bit 63 set)".to_string());
+        lines.push("bench: ipc.cross_as.cr3_writes_per_round_trip 2 writes (counted)".to_string());
+        lines.extend(extra.iter().map(|s| s.to_string()));
+        lines
+    }
+
+    #[test]
+    fn bochs_figures_are_relabelled_instructions() {
+        let host = Host::bochs();
+        assert_eq!(host.engine.name(), "bochs");
+        assert_eq!(host.cpu, "corei7_haswell_4770");
+        assert!(!host.icount());
+        assert_eq!(host.counter_unit(), INSTRUCTIONS);
+        let note = host.counter_note();
+        assert!(note.starts_with("emulator figures, not hardware cycles"));
+        assert!(note.contains(&format!("ips={}", crate::bochs::IPS)));
+        assert!(note.contains(&format!("sync={}", crate::bochs::CLOCK_SYNC)));
+        let report = collect(&bochs_transcript(&[]), &host).unwrap();
+        let rows: Vec<(&str, &str, &str, &str)> = report
+            .results
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.value.as_str(),
+                    r.unit.as_str(),
+                    r.note.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "cr3.load.flush",
+                    "1",
+                    "instructions",
+                    "[Bochs emulator figure, not hardware] (mov cr3, bit 63 clear)"
+                ),
+                (
+                    "cr3.load.noflush",
+                    "1",
+                    "instructions",
+                    "[Bochs emulator figure, not hardware] (mov cr3, bit 63 set)"
+                ),
+                (
+                    "ipc.cross_as.cr3_writes_per_round_trip",
+                    "2",
+                    "writes",
+                    "[Bochs emulator figure, not hardware] (counted)"
+                ),
+            ]
+        );
+        assert_eq!(
+            report.features(),
+            vec![
+                ("PCID", true),
+                ("INVPCID", true),
+                ("SMEP", true),
+                ("SMAP", false),
+                ("XSAVE", true)
+            ]
+        );
+        let bare = collect(&bochs_transcript(&["bench: x 3 cycles"]), &host).unwrap();
+        assert_eq!(
+            bare.results
+                .last()
+                .map(|r| (r.unit.as_str(), r.note.as_str())),
+            Some(("instructions", BOCHS_LABEL))
+        );
+    }
+
+    #[test]
+    fn bochs_checks() {
+        let host = Host::bochs();
+        let err = |lines: Vec<String>| collect(&lines, &host).unwrap_err();
+        let tcg_guest: Vec<String> = bochs_transcript(&[])
+            .into_iter()
+            .map(|l| l.replace("accelerator none", "accelerator tcg"))
+            .collect();
+        assert!(err(tcg_guest).contains("guest runs on tcg but the runner started bochs"));
+        assert!(err(bochs_transcript(&["bench: cr3.load.flush 1 cycles"])).contains("twice"));
+        // A QEMU run must not take the guest's `cycles` for instructions.
+        assert!(collect(&bochs_transcript(&[]), &tcg())
+            .unwrap_err()
+            .contains("'cr3.load.flush' is in cycles, but RDTSC counts instructions"));
+    }
+
+    #[test]
+    fn bochs_json() {
+        let json = to_json(&collect(&bochs_transcript(&[]), &Host::bochs()).unwrap());
+        let expected = format!(
+            r#"{{
+  "results": [
+    {{"name": "cr3.load.flush", "value": 1, "unit": "instructions", "note": "[Bochs emulator figure, not hardware] (mov cr3, bit 63 clear)"}},
+    {{"name": "cr3.load.noflush", "value": 1, "unit": "instructions", "note": "[Bochs emulator figure, not hardware] (mov cr3, bit 63 set)"}},
+    {{"name": "ipc.cross_as.cr3_writes_per_round_trip", "value": 2, "unit": "writes", "note": "[Bochs emulator figure, not hardware] (counted)"}}
+  ],
+  "env": {{
+    "accelerator": "bochs",
+    "icount": false,
+    "counter": "instructions",
+    "counter_note": {},
+    "figures": "Bochs emulator figures: emulated instructions, not hardware cycles",
+    "bochs_cpu": "corei7_haswell_4770",
+    "bochs_ips": 200000000,
+    "bochs_clock": "sync=none",
+    "guest_accelerator": "none",
+    "guest_unit": "cycles",
+    "cpu_vendor": "GenuineIntel",
+    "cpu_model": "Intel(R) Core(TM) i7-4770 CPU @ 3.40GHz",
+    "features": {{"PCID": true, "INVPCID": true, "SMEP": true, "SMAP": false, "XSAVE": true}}
+  }}
+}}
+"#,
+            json_string(Host::bochs().counter_note())
+        );
+        assert_eq!(json, expected);
+    }
+
+    #[test]
+    fn bochs_markdown() {
+        let markdown = to_markdown(&collect(&bochs_transcript(&[]), &Host::bochs()).unwrap());
+        assert!(markdown.starts_with(
+            "## Bulkhead benchmarks under Bochs: emulator figures, not hardware cycles\n\n"
+        ));
+        assert!(markdown.contains("- Counter: emulator figures, not hardware cycles: "));
+        assert!(markdown.contains(
+            "- Machine: Bochs, cpu: model=corei7_haswell_4770, ips=200000000, clock: sync=none; \
+             CPU Intel(R) Core(TM) i7-4770 CPU @ 3.40GHz (GenuineIntel), guest sees accelerator none."
+        ));
+        assert!(markdown.contains(
+            "- CPU features in use: PCID yes, INVPCID yes, SMEP yes, SMAP no, XSAVE yes."
+        ));
+        assert!(markdown.contains("| cr3.load.flush | 1 | instructions | [Bochs emulator"));
+        assert!(markdown.contains("| cr3.load.noflush | 1 | instructions | [Bochs emulator"));
+        assert!(markdown
+            .contains("| ipc.cross_as.cr3_writes_per_round_trip | 2 | writes | [Bochs emulator"));
+        let rows = markdown
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| name"));
+        for row in rows {
+            assert!(row.contains(BOCHS_LABEL), "unlabelled row {row}");
+        }
     }
 
     #[test]

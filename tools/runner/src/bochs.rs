@@ -14,6 +14,9 @@
 //! as implausible (it wants at least 100 MHz), so [`IPS`] is 200 million. And
 //! `sound: driver=dummy` keeps Bochs from opening ALSA, which aborts Bochs
 //! 2.7 (`buffer overflow detected`) on a machine without a sound card.
+//!
+//! [`boot`] is the launch-and-follow part on its own: `bochs` judges its lines
+//! as a test run, `bench --emulator bochs` reads benchmark lines from them.
 
 use crate::capture::{end_of, LineBuffer, Sink};
 use crate::cli::Judging;
@@ -34,19 +37,25 @@ const POLL: Duration = Duration::from_millis(50);
 /// Emulated instructions per emulated second: the guest's TSC and APIC timer
 /// rate (see the module docs).
 pub const IPS: u64 = 200_000_000;
+/// The CPU model: it reports PCID and INVPCID in CPUID (QEMU's TCG has
+/// neither).
+pub const CPU_MODEL: &str = "corei7_haswell_4770";
+/// The `clock:` synchronisation: none, so emulated time (the TSC among it)
+/// follows the instruction count.
+pub const CLOCK_SYNC: &str = "none";
 
 /// The bochsrc for booting `iso` with COM1 written to `serial` and the log to `log`.
 pub fn bochsrc(iso: &Path, serial: &Path, log: &Path) -> String {
     format!(
         "\
-cpu: model=corei7_haswell_4770, ips={IPS}, reset_on_triple_fault=0
+cpu: model={CPU_MODEL}, ips={IPS}, reset_on_triple_fault=0
 memory: guest=128, host=128
 ata0-master: type=cdrom, path=\"{}\", status=inserted
 boot: cdrom
 com1: enabled=1, mode=file, dev=\"{}\"
 display_library: rfb, options=\"timeout=0\"
 port_e9_hack: enabled=1
-clock: sync=none, time0=local
+clock: sync={CLOCK_SYNC}, time0=local
 log: \"{}\"
 panic: action=fatal
 error: action=report
@@ -186,36 +195,60 @@ fn io_err(what: &'static str) -> impl Fn(io::Error) -> String {
     move |e| format!("{what}: {e}")
 }
 
-/// The judged Bochs run. Returns the verdict, already printed.
-pub fn test(iso: &Path, judging: &Judging) -> Result<Verdict, String> {
+/// A finished Bochs boot: the serial lines, how it ended, and the files
+/// it ran from.
+pub struct Boot {
+    pub lines: Vec<String>,
+    pub end: End,
+    dir: TempDir,
+}
+
+impl Boot {
+    /// Keeps the bochsrc, serial file, Bochs log and console output for a
+    /// post-mortem, and says where they are.
+    pub fn keep_files(&mut self) {
+        self.dir.keep = true;
+        println!("runner: bochs files kept in {}", self.dir.path.display());
+    }
+}
+
+/// Boots `iso` under Bochs, writing each serial line to `sink` as it
+/// arrives, until Bochs exits by itself or `timeout` passes. The end comes
+/// from the kernel's exit-code line (see the module docs).
+pub fn boot(iso: &Path, timeout: Duration, sink: &mut Sink) -> Result<Boot, String> {
     let program = BOCHS.locate()?;
     if !iso.is_file() {
         return Err(format!("ISO not found: {}", iso.display()));
     }
-    let mut dir = TempDir::new().map_err(io_err("creating a temp dir"))?;
+    let dir = TempDir::new().map_err(io_err("creating a temp dir"))?;
     let serial = prepare(&dir.path, iso).map_err(io_err("writing bochsrc"))?;
-    let mut sink = Sink::new(judging.log.as_deref()).map_err(io_err("creating the log"))?;
     let mut child = spawn(&program, &dir.path).map_err(io_err("running bochs"))?;
     let mut tail = SerialTail {
         path: serial,
         file: None,
         buffer: LineBuffer::default(),
     };
-    let timeout = Duration::from_secs(judging.timeout_secs);
-    let (lines, end) = follow(&mut child, &mut tail, timeout, &mut sink)
+    let (lines, end) = follow(&mut child, &mut tail, timeout, sink)
         .map_err(io_err("following the serial output"))?;
     let end = end.unwrap_or_else(|| bochs_end(&lines));
+    Ok(Boot { lines, end, dir })
+}
+
+/// The judged Bochs run. Returns the verdict, already printed.
+pub fn test(iso: &Path, judging: &Judging) -> Result<Verdict, String> {
+    let mut sink = Sink::new(judging.log.as_deref()).map_err(io_err("creating the log"))?;
+    let timeout = Duration::from_secs(judging.timeout_secs);
+    let mut boot = boot(iso, timeout, &mut sink)?;
     let verdict = judge(
-        &lines,
-        &end,
+        &boot.lines,
+        &boot.end,
         &Options {
             expect: judging.expect,
             require_pcid: judging.require_pcid,
         },
     );
     if !verdict.is_pass() {
-        dir.keep = true;
-        println!("runner: bochs files kept in {}", dir.path.display());
+        boot.keep_files();
     }
     sink.line(&format!("runner: {verdict}"))
         .map_err(io_err("writing the verdict"))?;

@@ -1,6 +1,6 @@
-//! Hand-written command-line parsing for the three subcommands.
+//! Hand-written command-line parsing for the four subcommands.
 //!
-//! `test`, `run` and `bochs` share one flag loop: flags are `--name VALUE`,
+//! `test`, `run`, `bochs` and `bench` share one flag loop: flags are `--name VALUE`,
 //! `--name=VALUE` or bare switches, and everything after `--` is passed to QEMU
 //! untouched. Each subcommand lists the flags it accepts; anything else is a
 //! usage error, reported as a message for `main` to print.
@@ -19,15 +19,17 @@ usage:
   bulkhead-runner run   --iso PATH [--memory SIZE] [--accel tcg|kvm] [--icount] [-- QEMU ARGS]
   bulkhead-runner bochs --iso PATH [--timeout SECS] [--require-pcid] [--expect-failure REASON]
                         [--log FILE]
-  bulkhead-runner bench --iso PATH [--accel tcg|kvm] [--timeout SECS] [--memory SIZE]
-                        [--json FILE] [--markdown FILE] [--log FILE]
+  bulkhead-runner bench --iso PATH [--emulator qemu|bochs] [--accel tcg|kvm] [--timeout SECS]
+                        [--memory SIZE] [--json FILE] [--markdown FILE] [--log FILE]
 
 REASON is one of: failed-test, panic, triple-fault, timeout, missing-summary, exception,
 no-pcid. --require-pcid fails the run unless the kernel's banner says 'PCID yes' and
 'INVPCID yes'.
-bench boots TCG with -icount shift=0,sleep=off (figures count instructions) or KVM
-without icount (figures are cycles), prints a Markdown table and writes the files asked for.
-Defaults: --timeout 120, --memory 128M, --accel tcg.
+bench boots QEMU TCG with -icount shift=0,sleep=off (figures count instructions) or KVM
+without icount (figures are cycles), or with --emulator bochs Bochs on corei7_haswell_4770
+(PCID, INVPCID; figures are emulated instructions, labelled as emulator figures; no --accel
+or --memory), prints a Markdown table and writes the files asked for.
+Defaults: --timeout 120, --memory 128M, --accel tcg, --emulator qemu.
 Environment: BULKHEAD_QEMU and BULKHEAD_BOCHS override the emulator binaries.
 Exit codes: 0 pass, 1 fail, 2 usage or environment error.";
 
@@ -46,6 +48,15 @@ impl Accel {
             Accel::Kvm => "kvm",
         }
     }
+}
+
+/// The emulator `bench` boots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emulator {
+    /// QEMU, with the accelerator `--accel` names.
+    Qemu,
+    /// Bochs with the runner's bochsrc (`crate::bochs`).
+    Bochs,
 }
 
 /// What to boot and on what virtual machine.
@@ -83,7 +94,7 @@ const TEST_FLAGS: &[&str] = &["iso", "timeout", "memory", "accel", "expect-failu
 const RUN_FLAGS: &[&str] = &["iso", "memory", "accel"];
 const BOCHS_FLAGS: &[&str] = &["iso", "timeout", "expect-failure", "log"];
 const BENCH_FLAGS: &[&str] = &[
-    "iso", "accel", "timeout", "memory", "json", "markdown", "log",
+    "iso", "emulator", "accel", "timeout", "memory", "json", "markdown", "log",
 ];
 const TEST_SWITCHES: &[&str] = &["icount", "require-pcid"];
 const RUN_SWITCHES: &[&str] = &["icount"];
@@ -152,6 +163,14 @@ fn parse_accel(value: Option<String>) -> Result<Accel, String> {
     }
 }
 
+fn parse_emulator(value: Option<String>) -> Result<Emulator, String> {
+    match value.as_deref() {
+        None | Some("qemu") => Ok(Emulator::Qemu),
+        Some("bochs") => Ok(Emulator::Bochs),
+        Some(other) => Err(format!("unknown emulator '{other}' (qemu or bochs)")),
+    }
+}
+
 fn parse_timeout(value: Option<String>) -> Result<u64, String> {
     match value {
         None => Ok(120),
@@ -207,12 +226,23 @@ fn parse_bench(mut raw: Raw) -> Result<Command, String> {
     if !raw.extra.is_empty() {
         return Err("bench takes no extra emulator arguments".to_string());
     }
+    let emulator = parse_emulator(raw.take("emulator"))?;
+    if emulator == Emulator::Bochs {
+        for flag in ["accel", "memory"] {
+            if raw.values.contains_key(flag) {
+                return Err(format!(
+                    "--{flag} is for QEMU; Bochs runs with the CPU and 128 MiB of its bochsrc"
+                ));
+            }
+        }
+    }
     let memory = raw.take("memory").unwrap_or_else(|| "128M".to_string());
     if memory.is_empty() {
         return Err("--memory needs a size such as 128M".to_string());
     }
     Ok(Command::Bench(BenchOptions {
         iso: take_iso(&mut raw)?,
+        emulator,
         accel: parse_accel(raw.take("accel"))?,
         memory,
         timeout_secs: parse_timeout(raw.take("timeout"))?,

@@ -120,6 +120,7 @@ fn user_fault(report: &ExceptionReport) -> ! {
         report.rip,
         address
     );
+    crate::ipc::report_fault(thread, report.vector, address, report.rip);
     crate::sched::end_current(crate::sched::Ending::Faulted {
         vector: report.vector,
         address,

@@ -195,6 +195,18 @@ impl IpcBuffer {
     }
 }
 
+/// Reports `thread`'s faults to `endpoint` (None: stop reporting). A fault
+/// arrives as a message MR0..MR3 = vector, address, RIP, thread id, to a
+/// receiver already waiting on the endpoint.
+pub fn set_fault_handler(thread: CapRef, endpoint: Option<CapRef>) -> Result<(), Error> {
+    simple(
+        Syscall::ThreadSetFaultHandler,
+        thread.0,
+        endpoint.unwrap_or(CapRef::NULL).0,
+    )
+    .map(drop)
+}
+
 /// Kernel counters: CR3 writes, of which flushing, and IPC fast-path hits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelCounters {

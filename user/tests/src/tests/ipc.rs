@@ -87,6 +87,10 @@ pub const TESTS: &[Test] = &[
         name: "ipc::cross_space_round_trips_agree",
         run: cross_space_round_trips_agree,
     },
+    Test {
+        name: "ipc::faults_reach_the_fault_handler",
+        run: faults_reach_the_fault_handler,
+    },
 ];
 
 fn endpoint() -> Result<CapRef, String> {
@@ -502,5 +506,52 @@ fn cross_space_round_trips_agree() -> Result<(), String> {
         after.fast_path_calls - before.fast_path_calls >= 20,
         "cross-space calls missed the fast path"
     );
+    Ok(())
+}
+
+/// A thread with a fault handler: its page fault arrives at the handler's
+/// endpoint as a message (vector, address, RIP), with the badge of the
+/// capability the handler was registered with; the thread stays stopped.
+fn faults_reach_the_fault_handler() -> Result<(), String> {
+    use crate::fixture::{Sandbox, DATA_ADDR, STORE_ENTRY};
+    let ep = endpoint()?;
+    let badged = check_ok!(sys::cap_mint(ep, None, Rights::ALL, 0xfa));
+    let handler = check_ok!(spawn(&own_thread_spec(), move || {
+        match ipc::recv(ep, MessageInfo::default()) {
+            Ok(r) if r.badge == 0xfa => {
+                r.message.mrs[0] as i32 * 1000 + (r.message.mrs[1] == DATA_ADDR) as i32
+            }
+            _ => -1,
+        }
+    }));
+    check_ok!(sys::sleep(Duration::from_millis(10)));
+    // The sandbox's data page is read-only: storing to it faults.
+    let sandbox = check_ok!(Sandbox::new(Rights::READ));
+    let thread = check_ok!(sys::thread_create(
+        sandbox.quota.0,
+        sandbox.space,
+        sandbox.table,
+        16
+    ));
+    check_ok!(sys::thread_set_entry(
+        thread,
+        STORE_ENTRY,
+        crate::fixture::STACK_ADDR + 4096 - 8,
+        DATA_ADDR
+    ));
+    check_ok!(ipc::set_fault_handler(thread, Some(badged)));
+    check_ok!(sys::thread_start(thread));
+    check_eq!(check_ok!(handler.join()), ThreadStatus::Exited(14001));
+    let info = check_ok!(sys::thread_info(thread));
+    check_eq!(
+        info.status(),
+        ThreadStatus::Faulted {
+            vector: 14,
+            address: DATA_ADDR
+        }
+    );
+    check_ok!(sys::cap_delete(thread));
+    check_ok!(sys::cap_delete(badged));
+    check_ok!(sys::cap_delete(ep));
     Ok(())
 }
