@@ -17,8 +17,9 @@
 //! Every figure is the median over [`Config::DEFAULT`] runs after a
 //! warm-up, with interrupts off, minus the counter's own cost. Under
 //! `-icount` it counts instructions, so a CR3 load shows as its path length
-//! (the cost of refilling a flushed TLB does not show; run under KVM or
-//! Bochs for that). The user-mode figures come from `user/bench`.
+//! (the cost of refilling a flushed TLB does not show, under Bochs either,
+//! whose TSC also counts instructions; run on hardware or KVM with PCID
+//! for that). The user-mode figures come from `user/bench`.
 
 use crate::arch::x86_64::cpu;
 use crate::println;
