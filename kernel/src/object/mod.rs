@@ -252,6 +252,58 @@ impl Kernel {
         }
     }
 
+    /// Checks the object layer's invariants: the capability space's own
+    /// (derivation tree links, generations, rights only shrinking), and that
+    /// every capability in every table names a live object holding at least
+    /// as many references as capabilities name it. Prints each problem and
+    /// returns how many there were.
+    pub fn self_check(&self) -> u64 {
+        let mut problems = 0;
+        if let Err(e) = self.caps.check_invariants() {
+            crate::println!("self-check: capability space: {e}");
+            problems += 1;
+        }
+        let mut named = alloc::vec![0u32; self.entries.len()];
+        for entry in &self.entries {
+            let Some(Object::Table(t)) = &entry.object else {
+                continue;
+            };
+            let Ok(caps) = self.caps.iter_table(*t) else {
+                crate::println!("self-check: a table object names a missing table");
+                problems += 1;
+                continue;
+            };
+            for (_, cap) in caps {
+                match self.entry(cap.object) {
+                    Some(_) => named[cap.object.index as usize] += 1,
+                    None => {
+                        crate::println!(
+                            "self-check: a capability names a dead object {:?}",
+                            cap.object
+                        );
+                        problems += 1;
+                    }
+                }
+            }
+        }
+        for (index, entry) in self.entries.iter().enumerate() {
+            if entry.object.is_some() && entry.refs < named[index] {
+                crate::println!(
+                    "self-check: object {index} has {} references for {} capabilities",
+                    entry.refs,
+                    named[index]
+                );
+                problems += 1;
+            }
+        }
+        problems
+    }
+
+    /// Live objects in the arena.
+    pub fn live_objects(&self) -> u64 {
+        self.entries.iter().filter(|e| e.object.is_some()).count() as u64
+    }
+
     /// Puts a new capability to `object` in `table`, taking a reference.
     pub fn grant_root(
         &mut self,

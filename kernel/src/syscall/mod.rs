@@ -161,6 +161,10 @@ fn handler(call: Syscall) -> Handler {
         Syscall::Signal => ipc::signal,
         Syscall::Wait => ipc::wait_bits,
         Syscall::Poll => ipc::poll,
+        Syscall::KernelCheck => |_| {
+            let (problems, objects) = locked(|k| (k.self_check(), k.live_objects()));
+            Ok([problems, crate::mm::frames::stats().used_frames, objects])
+        },
         Syscall::KernelCounters => |_| {
             let (writes, flushes) = crate::mm::pcid::counters();
             Ok([writes, flushes, crate::ipc_fast::hits()])

@@ -227,6 +227,27 @@ pub fn kernel_counters() -> Result<KernelCounters, Error> {
     })
 }
 
+/// What the kernel's self-check found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelCheck {
+    /// Invariant violations (each printed on the console).
+    pub problems: u64,
+    pub frames_used: u64,
+    pub live_objects: u64,
+}
+
+/// Runs the kernel's self-check.
+pub fn kernel_check() -> Result<KernelCheck, Error> {
+    // SAFETY: no arguments.
+    let [problems, frames_used, live_objects] =
+        unsafe { crate::syscall::syscall0(Syscall::KernelCheck) }?;
+    Ok(KernelCheck {
+        problems,
+        frames_used,
+        live_objects,
+    })
+}
+
 fn simple(call: Syscall, a0: u64, a1: u64) -> Result<u64, Error> {
     // SAFETY: no pointer arguments.
     unsafe { crate::syscall::syscall2(call, a0, a1) }.map(|[r0, _, _]| r0)
