@@ -2,7 +2,7 @@
 //! raised on purpose and caught with a correct report, kernel symbols.
 
 use super::Test;
-use crate::arch::x86_64::traps::{self, ExceptionReport, RECOVERY_RIP, RECOVERY_VECTOR};
+use crate::arch::x86_64::traps::ExceptionReport;
 use crate::arch::x86_64::{cpu, idt::vector};
 use crate::mm::{paging, stack};
 use crate::{check, check_eq};
@@ -47,37 +47,6 @@ pub const TESTS: &[Test] = &[
         run: symbols_resolve,
     },
 ];
-
-/// Executes one faulting instruction with a recovery point armed for
-/// `$vector`; evaluates to (address of the instruction, the report).
-/// Local labels 3 and 4: 0 and 1 read as binary numbers in Intel syntax.
-macro_rules! raise {
-    ($vector:expr, $insn:literal $(, $($operands:tt)*)?) => {{
-        traps::clear_recovered();
-        let fault: u64;
-        // SAFETY: the instruction faults (or traps) at label 3; the armed
-        // recovery point makes the handler resume at label 4 with all
-        // registers as they were, so the block behaves like a no-op that
-        // clobbers only its declared operands.
-        unsafe {
-            core::arch::asm!(
-                "lea {tmp}, [rip + 4f]",
-                "mov qword ptr [rip + {rip_slot}], {tmp}",
-                "mov qword ptr [rip + {vec_slot}], {vec}",
-                "lea {fault}, [rip + 3f]",
-                concat!("3: ", $insn),
-                "4:",
-                tmp = out(reg) _,
-                fault = out(reg) fault,
-                rip_slot = sym RECOVERY_RIP,
-                vec_slot = sym RECOVERY_VECTOR,
-                vec = const ($vector as u64 + 1),
-                $($($operands)*)?
-            );
-        }
-        (fault, traps::take_recovered())
-    }};
-}
 
 fn report_text(report: &ExceptionReport) -> String {
     let mut text = String::new();

@@ -18,9 +18,41 @@
 //! command line runs only matching tests; `test.inject=...` makes the run
 //! fail on purpose so the harness itself can be tested.
 
+/// Executes one faulting instruction with a recovery point armed for
+/// `$vector`; evaluates to (address of the instruction, the report).
+/// Local labels 3 and 4: 0 and 1 read as binary numbers in Intel syntax.
+macro_rules! raise {
+    ($vector:expr, $insn:literal $(, $($operands:tt)*)?) => {{
+        $crate::arch::x86_64::traps::clear_recovered();
+        let fault: u64;
+        // SAFETY: the instruction faults (or traps) at label 3; the armed
+        // recovery point makes the handler resume at label 4 with all
+        // registers as they were, so the block behaves like a no-op that
+        // clobbers only its declared operands.
+        unsafe {
+            core::arch::asm!(
+                "lea {tmp}, [rip + 4f]",
+                "mov qword ptr [rip + {rip_slot}], {tmp}",
+                "mov qword ptr [rip + {vec_slot}], {vec}",
+                "lea {fault}, [rip + 3f]",
+                concat!("3: ", $insn),
+                "4:",
+                tmp = out(reg) _,
+                fault = out(reg) fault,
+                rip_slot = sym $crate::arch::x86_64::traps::RECOVERY_RIP,
+                vec_slot = sym $crate::arch::x86_64::traps::RECOVERY_VECTOR,
+                vec = const ($vector as u64 + 1),
+                $($($operands)*)?
+            );
+        }
+        (fault, $crate::arch::x86_64::traps::take_recovered())
+    }};
+}
+
 mod arch_tests;
 mod mm_tests;
 mod object_tests;
+mod pcid_tests;
 mod sched_tests;
 mod time_tests;
 
@@ -76,13 +108,14 @@ macro_rules! check_eq {
 }
 
 /// Every test list, in run order.
-fn suites() -> [&'static [Test]; 5] {
+fn suites() -> [&'static [Test]; 6] {
     [
         mm_tests::TESTS,
         arch_tests::TESTS,
         time_tests::TESTS,
         sched_tests::TESTS,
         object_tests::TESTS,
+        pcid_tests::TESTS,
     ]
 }
 

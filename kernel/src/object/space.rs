@@ -161,6 +161,21 @@ impl AddressSpace {
         }
     }
 
+    /// Unmaps the page at `vaddr` without telling the TLB (no INVLPG, no
+    /// PCID bookkeeping): the stale-TLB test uses it to find out whether the
+    /// CPU kept entries across a no-flush CR3 load.
+    #[cfg(feature = "test-suite")]
+    pub fn unmap_behind_tlb(&mut self, vaddr: u64) -> Result<u64, Error> {
+        let page = user_page(vaddr)?;
+        match self.mapper().unmap(page) {
+            Ok((frame, flush)) => {
+                flush.ignore();
+                Ok(frame.start_address().as_u64())
+            }
+            Err(_) => Err(Error::NotMapped),
+        }
+    }
+
     /// Changes the rights of the page at `vaddr`.
     pub fn protect(&mut self, vaddr: u64, rights: Rights) -> Result<(), Error> {
         let page = user_page(vaddr)?;
