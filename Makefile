@@ -30,6 +30,7 @@ MODULES := $(OUT)/root.elf:root $(OUT)/usertests.elf:usertests
 USER_FLAGS := -C relocation-model=static -C force-frame-pointers=yes
 
 .PHONY: help deps kernel kernel-test user iso iso-test run test test-host test-kernel test-bochs bench bench-bochs \
+        test-fuzz fuzz \
         test-kernel-limine test-boot-variants test-harness runner lint gdb clean check-build-std
 
 help:
@@ -39,6 +40,7 @@ help:
 	@echo "  make test-bochs          the suites under Bochs on a CPU with PCID and INVPCID (~30 s)"
 	@echo "  make deps                install missing packages (apt) or say what to install"
 	@echo "  make iso                 target/bulkhead/bulkhead.iso (Limine if LIMINE_DIR is set, else GRUB)"
+	@echo "  make fuzz                1,000,000 random system calls (FUZZ_COUNT, FUZZ_SEED), then the kernel self-check"
 	@echo "  make bench               benchmarks in QEMU (TCG + icount: instructions); target/bench/results.json"
 	@echo "  make bench-bochs         benchmarks under Bochs with PCID (emulator figures); target/bench/results-bochs.json"
 	@echo "  make gdb                 boot paused with a gdb stub and attach gdb with the kernel's symbols"
@@ -83,6 +85,7 @@ test: deps
 	@if [ -n "$${LIMINE_DIR:-}" ]; then $(MAKE) --no-print-directory test-kernel-limine; \
 	 else echo "test: LIMINE_DIR not set: the Limine boot path was not tested (GRUB only)"; fi
 	@$(MAKE) --no-print-directory test-bochs
+	@$(MAKE) --no-print-directory test-fuzz
 	@scripts/test-summary.sh $(OUT)
 
 test-host: | deps
@@ -127,6 +130,18 @@ test-harness: $(OUT)/bulkhead-test.elf $(RUNNER)
 	@$(RUNNER) test --iso $(OUT)/harness-hang.iso --timeout 20 --log $(OUT)/harness-hang.log --expect-failure timeout
 	$(call boot_test,harness-nopcid,loglevel=warn test=harness,grub,--require-pcid --expect-failure no-pcid)
 
+# The syscall fuzzer: a short deterministic run in `make test` (the
+# partner thread off, so the seed replays exactly); `make fuzz` runs the
+# full budget (FUZZ_COUNT calls from FUZZ_SEED).
+FUZZ_COUNT ?= 1000000
+FUZZ_SEED ?= 1
+test-fuzz: | deps
+	@echo "== test-fuzz: 20000 random system calls, seed 1"
+	@FUZZ_LOG=$(OUT)/test-fuzz.log FUZZ_CMDLINE="user.fuzz.partner=0" scripts/fuzz.sh 20000 1
+
+fuzz: | deps
+	@scripts/fuzz.sh $(FUZZ_COUNT) $(FUZZ_SEED)
+
 # Benchmarks: QEMU TCG with -icount (figures are instructions, deterministic);
 # BENCH_ACCEL=kvm reports real cycles where KVM works.
 BENCH_ACCEL ?= tcg
@@ -153,7 +168,7 @@ lint: | deps
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt -- -D warnings; \
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt --features test-suite -- -D warnings; \
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt --features bench -- -D warnings; \
-	  RUSTFLAGS="$(USER_FLAGS)" $(CARGO) clippy -q -p bulkhead-root -p bulkhead-usertests -p bulkhead-bench -p bulkhead-rt --release --target x86_64-unknown-none --target-dir target/user-prebuilt -- -D warnings; \
+	  RUSTFLAGS="$(USER_FLAGS)" $(CARGO) clippy -q -p bulkhead-root -p bulkhead-usertests -p bulkhead-bench -p bulkhead-fuzz -p bulkhead-rt --release --target x86_64-unknown-none --target-dir target/user-prebuilt -- -D warnings; \
 	else echo "lint: kernel clippy skipped (no prebuilt x86_64-unknown-none target)"; fi
 
 check-build-std: $(RUNNER)

@@ -33,7 +33,7 @@
 use crate::arch::x86_64::syscall_entry::return_to_user;
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::ipc::{message_in, write_message, Message};
-use crate::object::{Object, KERNEL};
+use crate::object::{Kernel, ObjRef, Object, KERNEL};
 use crate::sched::ipc::{fresh_token, Waiter};
 use crate::sched::thread::IpcWait;
 use crate::sched::{self, State, ThreadId};
@@ -69,6 +69,16 @@ fn register_message(f: &TrapFrame) -> Message {
     }
 }
 
+/// The endpoint that capability `handle` of thread `me` names, and its
+/// badge, if it is an endpoint capability with `right`.
+fn endpoint_cap(k: &Kernel, me: ThreadId, handle: u64, right: Rights) -> Option<(ObjRef, u64)> {
+    let table = k.threads.get(&me)?.table;
+    let cap = k.caps.lookup(table, CapRef(handle)).ok()?;
+    cap.rights
+        .contains(right)
+        .then_some((cap.object, cap.badge))
+}
+
 /// Switches to `next`'s user registers; never returns.
 fn leave_to(frame: *mut TrapFrame) -> ! {
     HITS.fetch_add(1, Ordering::Relaxed);
@@ -90,16 +100,9 @@ pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
         return;
     }
     let mut k = KERNEL.lock();
-    let Some(table) = k.threads.get(&me).map(|c| c.table) else {
+    let Some((object, badge)) = endpoint_cap(&k, me, f.rdi, Rights::WRITE) else {
         return;
     };
-    let Ok(cap) = k.caps.lookup(table, CapRef(f.rdi)) else {
-        return;
-    };
-    let (object, rights, badge) = (cap.object, cap.rights, cap.badge);
-    if !rights.contains(Rights::WRITE) {
-        return;
-    }
     let Some(Object::Endpoint(ep)) = k.get_mut(object) else {
         return;
     };
@@ -154,16 +157,9 @@ pub fn try_reply_recv(frame: *mut TrapFrame, me: ThreadId) {
         return;
     }
     let mut k = KERNEL.lock();
-    let Some(table) = k.threads.get(&me).map(|c| c.table) else {
+    let Some((object, _)) = endpoint_cap(&k, me, f.rdi, Rights::READ) else {
         return;
     };
-    let Ok(cap) = k.caps.lookup(table, CapRef(f.rdi)) else {
-        return;
-    };
-    let (object, rights) = (cap.object, cap.rights);
-    if !rights.contains(Rights::READ) {
-        return;
-    }
     let Some(Object::Endpoint(ep)) = k.get_mut(object) else {
         return;
     };

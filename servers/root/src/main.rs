@@ -10,6 +10,10 @@
 //! When the boot modules include `bench` (the ISO `make bench` boots), it
 //! runs that module instead of `usertests` and of its own checks, and then
 //! ends the emulator run: success only if the benchmarks exited with 0.
+//! A `fuzz` module (the ISO `scripts/fuzz.sh` boots) is run the same way,
+//! with the command line's `user.fuzz.*` options passed on in its start
+//! info (see [`fuzz_options`]); the root server then prints one test line
+//! for the fuzz run and the `N passed, N failed` summary the runner judges.
 //!
 //! In a test run (the kernel's test build sets `RootInfo::test_run`, or
 //! `user.exit=1` is on the command line) it then prints one combined
@@ -50,6 +54,10 @@ const ROOT_HEAP_INITIAL_PAGES: u64 = 64;
 const USERTESTS_MODULE: &str = "usertests";
 /// The boot module holding the benchmarks; run instead of the tests.
 const BENCH_MODULE: &str = "bench";
+/// The boot module holding the syscall fuzzer; run instead of the tests.
+const FUZZ_MODULE: &str = "fuzz";
+/// Command-line options passed on to the fuzzer (with `user.` removed).
+const FUZZ_OPTION_PREFIX: &str = "user.fuzz.";
 
 fn main(argument: u64) -> i32 {
     bulkhead_rt::init_console(root_cap(root_slots::CONSOLE));
@@ -64,6 +72,9 @@ fn main(argument: u64) -> i32 {
     println!("{}", banner(&info));
     if let Some(module) = info.modules().iter().find(|m| m.name() == BENCH_MODULE) {
         run_bench(module);
+    }
+    if let Some(module) = info.modules().iter().find(|m| m.name() == FUZZ_MODULE) {
+        run_fuzz(module, &info);
     }
     let cmdline = info.cmdline();
     let selftest = if cmdline::flag(cmdline, "root.selftest") {
@@ -133,6 +144,64 @@ fn run_bench(module: &ModuleInfo) -> ! {
     };
     let debug_exit = root_cap(root_slots::EXIT_PORTS);
     bulkhead_rt::exit_emulator(debug_exit, root_cap(root_slots::BOCHS_PORT), success)
+}
+
+/// The `user.fuzz.*` words of the command line, without `user.`, for the
+/// fuzzer's start info (`fuzz.seed=1 fuzz.count=20000`). The start info
+/// carries at most `FILTER_LEN` bytes: words that do not fit are dropped,
+/// and said so.
+fn fuzz_options(cmdline: &str) -> String {
+    let mut options = String::new();
+    for word in cmdline.split_ascii_whitespace() {
+        let Some(option) = word.strip_prefix("user.") else {
+            continue;
+        };
+        if !word.starts_with(FUZZ_OPTION_PREFIX) {
+            continue;
+        }
+        if options.len() + 1 + option.len() > bulkhead_rt::child::FILTER_LEN {
+            println!("root: fuzz option '{word}' does not fit in the start info: dropped");
+            continue;
+        }
+        if !options.is_empty() {
+            options.push(' ');
+        }
+        options.push_str(option);
+    }
+    options
+}
+
+/// Runs the fuzzer module, prints its verdict as one test line and the
+/// summary (with the in-kernel tests of a test build), and ends the run.
+fn run_fuzz(module: &ModuleInfo, info: &RootInfo) -> ! {
+    let options = fuzz_options(info.cmdline());
+    let success = match process::launch(module, Some(&options)) {
+        Ok(child) => {
+            println!(
+                "root: started {FUZZ_MODULE} (entry {:#x}) with '{options}'",
+                child.entry
+            );
+            report_end(FUZZ_MODULE, child.wait())
+        }
+        Err(failure) => {
+            println!("root: cannot start {FUZZ_MODULE}: {failure}");
+            false
+        }
+    };
+    let mut total = Tally {
+        passed: info.kernel_tests_passed as usize,
+        failed: info.kernel_tests_failed as usize,
+        skipped: 0,
+    };
+    total.record(success);
+    println!("{}", bulkhead_rt::report::result_line("fuzz::run", success));
+    println!("{}", total.summary_line());
+    let debug_exit = root_cap(root_slots::EXIT_PORTS);
+    bulkhead_rt::exit_emulator(
+        debug_exit,
+        root_cap(root_slots::BOCHS_PORT),
+        success && total.all_passed(),
+    )
 }
 
 /// How the test suite child went.
