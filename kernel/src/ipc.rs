@@ -142,8 +142,8 @@ fn copy_buffer(k: &Kernel, from: ThreadId, to: ThreadId, bytes: u64) -> Result<u
             .min(PAGE_SIZE - d % PAGE_SIZE)
             .min(n - done);
         let (sp, dp) = (
-            space::translate(k, src_space, s)?,
-            space::translate_writable(k, dst_space, d)?,
+            space::translate_for(k, src_space, s, false)?,
+            space::translate_for(k, dst_space, d, true)?,
         );
         // SAFETY: both are mapped user frames reached through the window;
         // `chunk` stays within each page.

@@ -499,39 +499,24 @@ pub fn destroy(k: &mut Kernel, obj: SpaceObject) {
     });
 }
 
-/// The frame and page offset behind user address `vaddr` in `space`, if
-/// mapped (for reading and writing another space's memory).
-pub fn translate(k: &Kernel, space: ObjRef, vaddr: u64) -> Result<u64, Error> {
-    match k.get(space) {
-        Some(Object::Space(obj)) => {
-            if !(USER_START..USER_END).contains(&vaddr) {
-                return Err(Error::BadAddress);
-            }
-            obj.space
-                .translate(vaddr)
-                .map(|(phys, _)| phys)
-                .ok_or(Error::NotMapped)
-        }
-        Some(_) => Err(Error::WrongType),
-        None => Err(Error::InvalidCap),
+/// The physical address behind user address `vaddr` in `space`, if mapped
+/// (for reading and writing another space's memory). With `writable`, the
+/// page must be mapped writable: an IPC buffer cannot be used to write into
+/// read-only or executable pages.
+pub fn translate_for(k: &Kernel, space: ObjRef, vaddr: u64, writable: bool) -> Result<u64, Error> {
+    let Some(Object::Space(obj)) = k.get(space) else {
+        return Err(if k.get(space).is_some() {
+            Error::WrongType
+        } else {
+            Error::InvalidCap
+        });
+    };
+    if !(USER_START..USER_END).contains(&vaddr) {
+        return Err(Error::BadAddress);
     }
-}
-
-/// As [`translate`], for writing: the page must be mapped writable (an IPC
-/// buffer cannot be used to write into read-only or executable pages).
-pub fn translate_writable(k: &Kernel, space: ObjRef, vaddr: u64) -> Result<u64, Error> {
-    match k.get(space) {
-        Some(Object::Space(obj)) => {
-            if !(USER_START..USER_END).contains(&vaddr) {
-                return Err(Error::BadAddress);
-            }
-            match obj.space.translate(vaddr) {
-                Some((phys, flags)) if flags.contains(Flags::WRITABLE) => Ok(phys),
-                Some(_) => Err(Error::NoRights),
-                None => Err(Error::NotMapped),
-            }
-        }
-        Some(_) => Err(Error::WrongType),
-        None => Err(Error::InvalidCap),
+    match obj.space.translate(vaddr) {
+        Some((_, flags)) if writable && !flags.contains(Flags::WRITABLE) => Err(Error::NoRights),
+        Some((phys, _)) => Ok(phys),
+        None => Err(Error::NotMapped),
     }
 }

@@ -39,16 +39,11 @@ fn destination(k: &Kernel, caller: &Caller, i: usize) -> Result<TableId, Error> 
     }
 }
 
-fn rights_arg(caller: &Caller, i: usize) -> Result<Rights, Error> {
-    let bits = u32::try_from(caller.arg(i)).map_err(|_| Error::InvalidArgument)?;
-    Rights::from_bits(bits).ok_or(Error::InvalidArgument)
-}
-
 fn copy_or_mint(caller: &mut Caller, badge: Option<u64>) -> Result<Results, Error> {
     locked(|k| {
         let ctx = caller.context(k)?;
         let dst = destination(k, caller, 1)?;
-        let mask = rights_arg(caller, 2)?;
+        let mask = caller.rights_arg(2)?;
         let src = caller.cap_arg(0);
         let new = match badge {
             None => k.caps.copy(ctx.table, src, dst, mask),

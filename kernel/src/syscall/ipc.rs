@@ -182,25 +182,9 @@ pub fn poll(caller: &mut Caller) -> Result<Results, Error> {
     take_bits(caller, false)
 }
 
-fn thread_arg(caller: &Caller) -> Result<crate::sched::ThreadId, Error> {
-    locked(|k| {
-        let (r, _, _) = lookup(
-            k,
-            caller,
-            caller.cap_arg(0),
-            ObjectType::Thread,
-            Rights::WRITE,
-        )?;
-        match k.get(r) {
-            Some(Object::Thread(id)) => Ok(*id),
-            _ => Err(Error::WrongType),
-        }
-    })
-}
-
 /// `IpcCancel(thread)` → 1 if a blocked IPC was cancelled, else 0.
 pub fn cancel(caller: &mut Caller) -> Result<Results, Error> {
-    let id = thread_arg(caller)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     Ok([u64::from(wait::cancel(id)), 0, 0])
 }
 
@@ -211,7 +195,7 @@ pub fn set_ipc_buffer(caller: &mut Caller) -> Result<Results, Error> {
         return Err(Error::InvalidArgument);
     }
     USlice::<u8>::new(addr, len)?;
-    let id = thread_arg(caller)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     wait::set_buffer(id, (addr, len));
     Ok([0; 3])
 }
@@ -219,7 +203,7 @@ pub fn set_ipc_buffer(caller: &mut Caller) -> Result<Results, Error> {
 /// `ThreadSetFaultHandler(thread, endpoint | NULL)`: where the thread's
 /// faults are reported (the endpoint capability needs WRITE).
 pub fn set_fault_handler(caller: &mut Caller) -> Result<Results, Error> {
-    let id = thread_arg(caller)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     locked(|k| {
         let handler = match caller.cap_arg(1) {
             r if r.is_null() => None,

@@ -20,11 +20,6 @@ fn pages_arg(caller: &Caller, i: usize) -> Result<u64, Error> {
     }
 }
 
-fn rights_arg(caller: &Caller, i: usize) -> Result<Rights, Error> {
-    let bits = u32::try_from(caller.arg(i)).map_err(|_| Error::InvalidArgument)?;
-    Rights::from_bits(bits).ok_or(Error::InvalidArgument)
-}
-
 /// Puts a capability with every right to `object` (just created, no
 /// references yet) in the caller's table; destroys the object if the
 /// table is full.
@@ -119,7 +114,7 @@ fn space_arg(k: &Kernel, caller: &Caller, rights: Rights) -> Result<ObjRef, Erro
 
 /// `SpaceMap(space, frames, first page, count, address, rights)`.
 pub fn space_map(caller: &mut Caller) -> Result<Results, Error> {
-    let rights = rights_arg(caller, 5)?;
+    let rights = caller.rights_arg(5)?;
     locked(|k| {
         let s = space_arg(k, caller, Rights::WRITE)?;
         let (f, frights, _) = lookup(
@@ -146,7 +141,7 @@ pub fn space_unmap(caller: &mut Caller) -> Result<Results, Error> {
 
 /// `SpaceProtect(space, address, count, rights)`.
 pub fn space_protect(caller: &mut Caller) -> Result<Results, Error> {
-    let rights = rights_arg(caller, 3)?;
+    let rights = caller.rights_arg(3)?;
     locked(|k| {
         let s = space_arg(k, caller, Rights::WRITE)?;
         space::protect(k, s, caller.arg(1), caller.arg(2), rights)?;
@@ -179,7 +174,7 @@ fn transfer(caller: &mut Caller, write: bool) -> Result<Results, Error> {
             copy_from_user(bytes, part)?;
         }
         locked(|k| -> Result<(), Error> {
-            let phys = space::translate(k, target, at)?;
+            let phys = space::translate_for(k, target, at, false)?;
             let window = crate::mm::phys_to_virt(phys);
             // SAFETY: `phys` is a mapped user frame of the target space,
             // reached through the window; `chunk` stays within its page.

@@ -72,6 +72,23 @@ impl Caller {
         }
     }
 
+    /// Argument `i` as a `Rights` value (unknown bits are an error).
+    pub fn rights_arg(&self, i: usize) -> Result<Rights, Error> {
+        let bits = u32::try_from(self.arg(i)).map_err(|_| Error::InvalidArgument)?;
+        Rights::from_bits(bits).ok_or(Error::InvalidArgument)
+    }
+
+    /// The thread named by capability argument 0, which needs `rights`.
+    pub fn thread_arg(&self, rights: Rights) -> Result<ThreadId, Error> {
+        locked(|k| {
+            let (r, _, _) = lookup(k, self, self.cap_arg(0), ObjectType::Thread, rights)?;
+            match k.get(r) {
+                Some(crate::object::Object::Thread(id)) => Ok(*id),
+                _ => Err(Error::WrongType),
+            }
+        })
+    }
+
     /// Argument `i` as a capability handle.
     pub fn cap_arg(&self, i: usize) -> CapRef {
         CapRef(self.arg(i))

@@ -6,7 +6,7 @@
 
 use super::{locked, lookup, Caller, Results};
 use crate::object::{memory, Object, ThreadContext};
-use crate::sched::{self, Ending, State, ThreadId, MAX_PRIORITY};
+use crate::sched::{self, Ending, State, MAX_PRIORITY};
 use bulkhead_abi::{Error, ObjectType, Rights, ThreadState, USER_END};
 
 /// Pages charged for a thread: its kernel stack, guard, and FPU area.
@@ -25,16 +25,6 @@ pub fn sleep(caller: &mut Caller) -> Result<Results, Error> {
     let ticks = caller.arg(0).saturating_mul(hz).div_ceil(NANOS_PER_SECOND);
     sched::sleep_ticks(ticks);
     Ok([0; 3])
-}
-
-fn thread_arg(caller: &Caller, rights: Rights) -> Result<ThreadId, Error> {
-    locked(|k| {
-        let (r, _, _) = lookup(k, caller, caller.cap_arg(0), ObjectType::Thread, rights)?;
-        match k.get(r) {
-            Some(Object::Thread(id)) => Ok(*id),
-            _ => Err(Error::WrongType),
-        }
-    })
 }
 
 fn priority_arg(caller: &Caller, i: usize) -> Result<u8, Error> {
@@ -111,7 +101,7 @@ pub fn set_entry(caller: &mut Caller) -> Result<Results, Error> {
         user_address(caller.arg(2))?,
         caller.arg(3),
     );
-    let id = thread_arg(caller, Rights::WRITE)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     sched::with_thread(id, |t| {
         if t.state != State::Inactive || !t.user {
             return Err(Error::BadState);
@@ -127,14 +117,14 @@ pub fn set_entry(caller: &mut Caller) -> Result<Results, Error> {
 
 /// `ThreadStart(thread)`.
 pub fn start(caller: &mut Caller) -> Result<Results, Error> {
-    let id = thread_arg(caller, Rights::WRITE)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     sched::start(id).map_err(|_| Error::BadState)?;
     Ok([0; 3])
 }
 
 /// `ThreadSuspend(thread)`.
 pub fn suspend(caller: &mut Caller) -> Result<Results, Error> {
-    let id = thread_arg(caller, Rights::WRITE)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     match sched::suspend(id) {
         Some(State::Ended(_)) | Some(State::Inactive) => Err(Error::BadState),
         Some(_) => Ok([0; 3]),
@@ -144,7 +134,7 @@ pub fn suspend(caller: &mut Caller) -> Result<Results, Error> {
 
 /// `ThreadResume(thread)`.
 pub fn resume(caller: &mut Caller) -> Result<Results, Error> {
-    let id = thread_arg(caller, Rights::WRITE)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     match sched::resume(id) {
         Some(State::Suspended) => Ok([0; 3]),
         Some(_) => Err(Error::BadState),
@@ -170,7 +160,7 @@ fn describe(state: State) -> Results {
 
 /// `ThreadWait(thread)` → state, exit code or fault vector, fault address.
 pub fn wait(caller: &mut Caller) -> Result<Results, Error> {
-    let id = thread_arg(caller, Rights::READ)?;
+    let id = caller.thread_arg(Rights::READ)?;
     if id == caller.thread {
         return Err(Error::BadState);
     }
@@ -181,14 +171,14 @@ pub fn wait(caller: &mut Caller) -> Result<Results, Error> {
 /// `ThreadSetPriority(thread, priority)`.
 pub fn set_priority(caller: &mut Caller) -> Result<Results, Error> {
     let priority = priority_arg(caller, 1)?;
-    let id = thread_arg(caller, Rights::WRITE)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     sched::set_priority(id, priority).ok_or(Error::InvalidCap)?;
     Ok([0; 3])
 }
 
 /// `ThreadInfo(thread)` → state, code or vector, address.
 pub fn info(caller: &mut Caller) -> Result<Results, Error> {
-    let id = thread_arg(caller, Rights::READ)?;
+    let id = caller.thread_arg(Rights::READ)?;
     let state = sched::with_thread(id, |t| t.state).ok_or(Error::InvalidCap)?;
     Ok(describe(state))
 }
@@ -197,7 +187,7 @@ pub fn info(caller: &mut Caller) -> Result<Results, Error> {
 /// user GS base sits in `IA32_KERNEL_GS_BASE` (swapgs swapped it there).
 pub fn set_gs_base(caller: &mut Caller) -> Result<Results, Error> {
     let base = user_address(caller.arg(1))?;
-    let id = thread_arg(caller, Rights::WRITE)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     sched::with_thread(id, |t| t.gs_base = base).ok_or(Error::InvalidCap)?;
     if id == caller.thread {
         x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::new(base));
@@ -208,7 +198,7 @@ pub fn set_gs_base(caller: &mut Caller) -> Result<Results, Error> {
 /// `ThreadSetFsBase(thread, base)`.
 pub fn set_fs_base(caller: &mut Caller) -> Result<Results, Error> {
     let base = user_address(caller.arg(1))?;
-    let id = thread_arg(caller, Rights::WRITE)?;
+    let id = caller.thread_arg(Rights::WRITE)?;
     sched::with_thread(id, |t| t.fs_base = base).ok_or(Error::InvalidCap)?;
     if id == caller.thread {
         x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new(base));
