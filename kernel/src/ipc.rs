@@ -22,7 +22,7 @@
 //! completes a wait writes the results into the waiter's saved registers.
 
 use crate::arch::x86_64::trap_entry::TrapFrame;
-use crate::object::endpoint::{pop_live, Endpoint, Notification};
+use crate::object::endpoint::{pop_live, Endpoint, Notification, MAX_PENDING_FAULTS};
 use crate::object::{space, Kernel, ObjRef, Object};
 use crate::sched::ipc::{self as wait, Waiter};
 use crate::sched::thread::IpcWait;
@@ -220,6 +220,11 @@ pub fn send(
 /// Receive on endpoint `ep`.
 pub fn recv(k: &mut Kernel, me: ThreadId, ep: ObjRef, block: bool) -> Result<Outcome, Error> {
     let timeout = MessageInfo(wait::frame_of(me).ok_or(Error::BadState)?.rsi).timeout_ms();
+    if let Some((badge, words)) = endpoint_mut(k, ep)?.pending_faults.pop_front() {
+        let m = fault_message(words);
+        sched::with_thread(me, |t| write_message(t.user_frame(), badge, &m));
+        return Ok(Outcome::Done);
+    }
     let sender = pop_live(&mut endpoint_mut(k, ep)?.senders);
     let Some(s) = sender else {
         if !block {
@@ -256,27 +261,47 @@ pub fn reply(k: &mut Kernel, me: ThreadId) -> Result<(), Error> {
 }
 
 /// Reports a fault of user thread `thread` to its fault handler, if it has
-/// one and a receiver is waiting there: MR0..MR3 = vector, faulting address
-/// (CR2 for a page fault), RIP, thread id; the badge is that of the
-/// capability the handler was set with. Nobody waiting means nobody is
-/// told (the thread stays stopped, and `ThreadInfo` still shows why).
+/// one. An endpoint handler gets a message if a receiver is waiting there:
+/// MR0..MR3 = vector, faulting address (CR2 for a page fault), RIP, thread
+/// id; the badge is that of the capability the handler was set with.
+/// Nobody waiting means nobody is told (the thread stays stopped, and
+/// `ThreadInfo` still shows why). A notification handler is signalled
+/// with the capability's badge as the bits (1 if unbadged), which is never
+/// lost: a supervisor waiting for several things uses that.
 pub fn report_fault(thread: ThreadId, vector: u8, address: u64, rip: u64) {
     let mut k = crate::object::KERNEL.lock();
-    let Some((endpoint, badge)) = k.threads.get(&thread).and_then(|c| c.fault_handler) else {
+    let Some((handler, badge)) = k.threads.get(&thread).and_then(|c| c.fault_handler) else {
         return;
     };
-    let Ok(ep) = endpoint_mut(&mut k, endpoint) else {
+    if let Some(Object::Notification(_)) = k.get(handler) {
+        let _ = signal(&mut k, handler, badge.max(1));
+        return;
+    }
+    let Ok(ep) = endpoint_mut(&mut k, handler) else {
         return;
     };
-    if let Some(r) = pop_live(&mut ep.receivers) {
-        let words = [u64::from(vector), address, rip, u64::from(thread)];
-        let mut mrs = [0; MAX_WORDS];
-        mrs[..words.len()].copy_from_slice(&words);
-        let m = Message {
-            info: MessageInfo::new(words.len() as u64),
-            mrs,
-        };
-        wait::complete(r, |f| write_message(f, badge, &m));
+    let words = [u64::from(vector), address, rip, u64::from(thread)];
+    match pop_live(&mut ep.receivers) {
+        Some(r) => {
+            let m = fault_message(words);
+            wait::complete(r, |f| write_message(f, badge, &m));
+        }
+        None => {
+            if ep.pending_faults.len() >= MAX_PENDING_FAULTS {
+                ep.pending_faults.pop_front();
+            }
+            ep.pending_faults.push_back((badge, words));
+        }
+    }
+}
+
+/// The message a fault report is delivered as.
+fn fault_message(words: [u64; 4]) -> Message {
+    let mut mrs = [0; MAX_WORDS];
+    mrs[..words.len()].copy_from_slice(&words);
+    Message {
+        info: MessageInfo::new(words.len() as u64),
+        mrs,
     }
 }
 

@@ -20,7 +20,7 @@
 //!  Call (client)                          ReplyRecv (server)
 //!   register-only message?                 register-only message?
 //!   canonical return address?              canonical return address?
-//!   endpoint cap with WRITE?               endpoint cap with READ, no sender queued?
+//!   endpoint cap with WRITE?               endpoint cap with READ, no sender or fault queued?
 //!   a receiver at the queue front,         a reply target still waiting for us,
 //!     still waiting, a user thread,          a user thread, not being suspended,
 //!     not being suspended, priority ≥ ours   priority ≥ ours
@@ -99,10 +99,35 @@ pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
     if !simple_message(f) {
         return;
     }
-    let mut k = KERNEL.lock();
+    let k = KERNEL.lock();
     let Some((object, badge)) = endpoint_cap(&k, me, f.rdi, Rights::WRITE) else {
         return;
     };
+    call_endpoint(f, k, me, object, badge);
+}
+
+/// Call on a known endpoint with `badge`: a container member's forwarded
+/// Linux syscall (`crate::container_call`), whose frame already holds the
+/// message. Returns only if a guard failed.
+#[inline(never)]
+pub fn try_call_endpoint(frame: *mut TrapFrame, me: ThreadId, object: ObjRef, badge: u64) {
+    // SAFETY: as in `try_call`.
+    let f = unsafe { &*frame };
+    if !simple_message(f) {
+        return;
+    }
+    call_endpoint(f, KERNEL.lock(), me, object, badge);
+}
+
+/// The part of Call after the capability: hand the message to a waiting
+/// receiver of `object` and switch to it. Returns only if a guard failed.
+fn call_endpoint(
+    f: &TrapFrame,
+    mut k: spin::MutexGuard<'_, Kernel>,
+    me: ThreadId,
+    object: ObjRef,
+    badge: u64,
+) {
     let Some(Object::Endpoint(ep)) = k.get_mut(object) else {
         return;
     };
@@ -163,7 +188,7 @@ pub fn try_reply_recv(frame: *mut TrapFrame, me: ThreadId) {
     let Some(Object::Endpoint(ep)) = k.get_mut(object) else {
         return;
     };
-    if !ep.senders.is_empty() {
+    if !ep.senders.is_empty() || !ep.pending_faults.is_empty() {
         return;
     }
     let mut guard = sched::lock();
@@ -192,6 +217,11 @@ pub fn try_reply_recv(frame: *mut TrapFrame, me: ThreadId) {
     // Every guard held: reply, and queue ourselves for the next message.
     let message = register_message(f);
     write_message(c.user_frame(), 0, &message);
+    if let Some(link) = c.linux {
+        // A container member returns to its app straight from here. The
+        // reply status is 0, so `finish` cannot fail.
+        let _ = crate::container_call::finish(c.user_frame(), &link);
+    }
     c.ipc.waiting = None;
     c.ipc.token = fresh_token();
     c.state = State::Ready;

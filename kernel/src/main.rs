@@ -28,6 +28,7 @@ mod arch;
 mod bench;
 mod boot;
 mod config;
+mod container_call;
 mod exit;
 mod ipc;
 mod ipc_fast;

@@ -247,6 +247,15 @@ pub fn uptime_micros() -> u64 {
     ((u128::from(cpu::rdtsc()) * u128::from(multiplier)) >> MICROS_SHIFT) as u64
 }
 
+/// Nanoseconds since CPU reset, from the TSC; 0 before calibration.
+pub fn uptime_nanos() -> u64 {
+    const NANOS_PER_SECOND: u128 = 1_000_000_000;
+    match tsc_hz() {
+        0 => 0,
+        hz => (u128::from(cpu::rdtsc()) * NANOS_PER_SECOND / u128::from(hz)) as u64,
+    }
+}
+
 /// The calibrated TSC frequency in Hz (0 before [`init`]).
 pub fn tsc_hz() -> u64 {
     TSC_HZ.load(Ordering::Relaxed)

@@ -21,6 +21,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod container;
 mod error;
 pub mod ipc;
 pub mod root_info;
@@ -108,6 +109,8 @@ pub enum ObjectType {
     Endpoint = 8,
     /// Asynchronous signal bits.
     Notification = 9,
+    /// A container: the threads whose Linux syscalls one personality serves.
+    Container = 10,
 }
 
 impl ObjectType {
@@ -124,6 +127,7 @@ impl ObjectType {
             IoPort,
             Endpoint,
             Notification,
+            Container,
         ]
         .into_iter()
         .find(|t| *t as u64 == value)

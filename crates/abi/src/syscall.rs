@@ -132,11 +132,26 @@ pub enum Syscall {
     /// problems found (each printed on the console), r1 frames in use, r2
     /// live kernel objects. For fuzzing and leak checks.
     KernelCheck = 111,
+    /// → r0 nanoseconds since boot (monotonic, from the TSC), r1 the TSC
+    /// frequency in Hz.
+    ClockRead = 112,
+    /// a0 memory cap, a1 endpoint (WRITE), a2 mode ([`crate::container::Mode`])
+    /// → r0 a new container whose members' Linux syscalls become Calls on
+    /// that endpoint.
+    ContainerCreate = 120,
+    /// a0 container (WRITE), a1 thread (WRITE), a2 badge: from now on every
+    /// `syscall` the thread makes is forwarded (see [`crate::container`]).
+    ContainerAddThread = 121,
+    /// a0 container (WRITE): stops every member thread for good → r0 how
+    /// many were stopped. For a supervisor whose syscall server died.
+    ContainerStop = 122,
+    /// a0 container → r0 mode, r1 live member threads, r2 syscalls forwarded.
+    ContainerInfo = 123,
 }
 
 impl Syscall {
     /// Every call, for decoding and for the documentation check.
-    pub const ALL: [Syscall; 50] = [
+    pub const ALL: [Syscall; 55] = [
         Syscall::Null,
         Syscall::Yield,
         Syscall::Sleep,
@@ -187,6 +202,11 @@ impl Syscall {
         Syscall::Poll,
         Syscall::KernelCounters,
         Syscall::KernelCheck,
+        Syscall::ClockRead,
+        Syscall::ContainerCreate,
+        Syscall::ContainerAddThread,
+        Syscall::ContainerStop,
+        Syscall::ContainerInfo,
     ];
 
     /// Decodes `rax` in constant time (this is on every system call's path).
@@ -200,7 +220,7 @@ impl Syscall {
 }
 
 /// One past the highest syscall number.
-const DECODE_LEN: usize = Syscall::KernelCheck as usize + 1;
+const DECODE_LEN: usize = Syscall::ContainerInfo as usize + 1;
 
 /// `DECODE[n]` is the call numbered `n`, built from [`Syscall::ALL`].
 const DECODE: [Option<Syscall>; DECODE_LEN] = {

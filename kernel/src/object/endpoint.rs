@@ -4,7 +4,9 @@
 //! and receivers; at most one of them is non-empty at a time, because a
 //! sender that finds a receiver (or the reverse) hands the message over at
 //! once. A notification is a word of signal bits plus a queue of waiters.
-//! Queue entries are [`Waiter`]s, which go stale by themselves when their
+//! A fault report that finds no receiver waits on the endpoint (a bounded
+//! queue of kernel-made messages) until one comes. Queue entries are
+//! [`Waiter`]s, which go stale by themselves when their
 //! thread stops waiting (timeout, cancel, death), so nothing has to search
 //! the queues. Deleting either object wakes every waiter with
 //! `PartnerGone`.
@@ -18,7 +20,15 @@ use bulkhead_abi::Error;
 pub struct Endpoint {
     pub senders: VecDeque<Waiter>,
     pub receivers: VecDeque<Waiter>,
+    /// Fault reports (badge, MR0..MR3) that found no receiver waiting; a
+    /// receive takes these before any sender. At most
+    /// [`MAX_PENDING_FAULTS`]: each is a thread that died, and the oldest
+    /// are dropped first.
+    pub pending_faults: VecDeque<(u64, [u64; 4])>,
 }
+
+/// Fault reports an endpoint keeps for a receiver that is not waiting.
+pub const MAX_PENDING_FAULTS: usize = 64;
 
 /// Asynchronous signal bits.
 #[derive(Debug, Default)]

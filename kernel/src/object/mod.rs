@@ -14,6 +14,7 @@
 //! the quota when the object goes. The whole layer sits behind one lock,
 //! [`KERNEL`]; syscalls take it for short, non-blocking critical sections.
 
+pub mod container;
 pub mod endpoint;
 pub mod frames;
 pub mod memory;
@@ -42,6 +43,7 @@ pub enum Object {
     IoPort { first: u16, count: u16 },
     Endpoint(endpoint::Endpoint),
     Notification(endpoint::Notification),
+    Container(container::Container),
 }
 
 impl Object {
@@ -57,6 +59,7 @@ impl Object {
             Object::IoPort { .. } => ObjectType::IoPort,
             Object::Endpoint(_) => ObjectType::Endpoint,
             Object::Notification(_) => ObjectType::Notification,
+            Object::Container(_) => ObjectType::Container,
         }
     }
 }
@@ -248,6 +251,7 @@ impl Kernel {
             }
             Object::Endpoint(e) => e.wake_all(),
             Object::Notification(n) => n.wake_all(),
+            Object::Container(c) => work.push(c.endpoint),
             Object::Memory(_) | Object::Console | Object::IoPort { .. } => {}
         }
     }

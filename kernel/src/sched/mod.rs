@@ -59,6 +59,8 @@ static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 /// The running thread, readable without the scheduler lock (it is written
 /// only with the lock held and interrupts off, where `current` changes).
 static CURRENT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+static CURRENT_IS_LINUX: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
 static NEXT_SERIAL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 fn next_serial() -> u64 {
@@ -179,6 +181,7 @@ fn new_thread(
         slice_left: SLICE_TICKS,
         waiters: Vec::new(),
         suspended_from_blocked: false,
+        linux: None,
     })
 }
 
@@ -207,6 +210,7 @@ pub fn init(boot_stack: stack::KernelStack) {
         slice_left: SLICE_TICKS,
         waiters: Vec::new(),
         suspended_from_blocked: false,
+        linux: None,
     };
     let mut sched = Scheduler {
         threads: Vec::new(),
@@ -289,6 +293,41 @@ pub fn current() -> ThreadId {
     CURRENT.load(Ordering::Relaxed)
 }
 
+/// True if the running thread is a container member, whose syscalls are
+/// Linux calls (read on every syscall, so kept beside [`CURRENT`]).
+pub fn current_is_linux() -> bool {
+    CURRENT_IS_LINUX.load(Ordering::Relaxed)
+}
+
+/// Makes thread `id` a container member (or not); its next `syscall` is
+/// then forwarded.
+pub fn set_linux(id: ThreadId, link: Option<thread::LinuxLink>) -> bool {
+    with_sched(|s| {
+        let current = s.current;
+        let Some(t) = s.thread(id) else { return false };
+        t.linux = link;
+        if id == current {
+            CURRENT_IS_LINUX.store(link.is_some(), Ordering::Relaxed);
+        }
+        true
+    })
+}
+
+/// Stops thread `id` for good if it is still the thread with `serial` and
+/// has not ended (it is never the caller). Returns true if it stopped it.
+pub fn stop(id: ThreadId, serial: u64) -> bool {
+    with_sched(|s| {
+        let live = s
+            .thread(id)
+            .is_some_and(|t| t.serial == serial && !t.has_ended());
+        if live && id != s.current {
+            end_thread(s, id, Ending::Killed);
+            return true;
+        }
+        false
+    })
+}
+
 /// Makes an inactive thread runnable.
 pub fn start(id: ThreadId) -> Result<(), State> {
     with_sched(|s| {
@@ -350,6 +389,7 @@ fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mu
     s.current = next;
     CURRENT.store(next, Ordering::Relaxed);
     let n = s.thread(next).expect("queued threads exist");
+    CURRENT_IS_LINUX.store(n.linux.is_some(), Ordering::Relaxed);
     n.slice_left = SLICE_TICKS;
     // SAFETY: the area holds `next`'s saved (or initial) state.
     unsafe { context::fpu_restore(n.fpu.as_ptr()) };
@@ -386,7 +426,13 @@ impl Scheduler {
         let _ = switch_bookkeeping(self, prev, next);
         if let Some(p) = self.thread(prev) {
             let frame = p.user_frame() as *mut TrapFrame as u64;
-            let entry = crate::arch::x86_64::syscall_entry::return_to_user as *const () as u64;
+            // A container member must turn the reply into Linux registers
+            // before it returns to user mode.
+            let entry = if p.linux.is_some() {
+                crate::container_call::resume_forwarded as *const () as u64
+            } else {
+                crate::arch::x86_64::syscall_entry::return_to_user as *const () as u64
+            };
             // SAFETY: `prev` is a user thread whose TrapFrame tops its kernel
             // stack; the words below it belong to the syscall that is being
             // abandoned, which nothing returns into any more.

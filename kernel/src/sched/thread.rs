@@ -156,6 +156,25 @@ pub struct Thread {
     pub waiters: Vec<ThreadId>,
     /// Set while suspended from a blocked state, so resume blocks again.
     pub suspended_from_blocked: bool,
+    /// Set for a container member: its `syscall`s are Linux calls,
+    /// forwarded as described in `crate::container_call`.
+    pub linux: Option<LinuxLink>,
+}
+
+/// How a container member's Linux syscalls are forwarded, and the app
+/// registers a forwarded call has borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct LinuxLink {
+    /// The container's syscall endpoint (the container holds a reference,
+    /// and the thread's object holds the container).
+    pub endpoint: crate::object::ObjRef,
+    /// The badge the server sees on this thread's calls.
+    pub badge: u64,
+    /// rdi rsi rdx r10 r8 r9 r12 r13 r14 r15 of the app, saved while the
+    /// frame holds the IPC registers of a forwarded call.
+    pub saved: [u64; 10],
+    /// Syscalls forwarded so far.
+    pub calls: u64,
 }
 
 impl Thread {

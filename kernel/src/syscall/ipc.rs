@@ -200,16 +200,17 @@ pub fn set_ipc_buffer(caller: &mut Caller) -> Result<Results, Error> {
     Ok([0; 3])
 }
 
-/// `ThreadSetFaultHandler(thread, endpoint | NULL)`: where the thread's
-/// faults are reported (the endpoint capability needs WRITE).
+/// `ThreadSetFaultHandler(thread, endpoint | notification | NULL)`: where
+/// the thread's faults are reported (the capability needs WRITE).
 pub fn set_fault_handler(caller: &mut Caller) -> Result<Results, Error> {
     let id = caller.thread_arg(Rights::WRITE)?;
     locked(|k| {
         let handler = match caller.cap_arg(1) {
             r if r.is_null() => None,
             r => {
-                let (ep, _, badge) = lookup(k, caller, r, ObjectType::Endpoint, Rights::WRITE)?;
-                Some((ep, badge))
+                let (handler, _, badge) = lookup(k, caller, r, ObjectType::Endpoint, Rights::WRITE)
+                    .or_else(|_| lookup(k, caller, r, ObjectType::Notification, Rights::WRITE))?;
+                Some((handler, badge))
             }
         };
         let context = k.threads.get_mut(&id).ok_or(Error::BadState)?;

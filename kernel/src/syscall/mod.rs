@@ -17,6 +17,7 @@
 //! `thread.rs`, `device.rs` (console, I/O ports).
 
 mod cap;
+mod container;
 mod device;
 mod ipc;
 mod memory;
@@ -186,16 +187,30 @@ fn handler(call: Syscall) -> Handler {
             let (writes, flushes) = crate::mm::pcid::counters();
             Ok([writes, flushes, crate::ipc_fast::hits()])
         },
+        Syscall::ClockRead => |_| Ok([crate::time::uptime_nanos(), crate::time::tsc_hz(), 0]),
         Syscall::ConsoleWrite => device::console_write,
         Syscall::ConsoleRead => device::console_read,
         Syscall::PortRead => device::port_read,
         Syscall::PortWrite => device::port_write,
+        Syscall::ContainerCreate => container::create,
+        Syscall::ContainerAddThread => container::add_thread,
+        Syscall::ContainerStop => container::stop,
+        Syscall::ContainerInfo => container::info,
     }
 }
 
 /// Entered from `syscall_entry` with the caller's saved registers.
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     let frame_ptr: *mut TrapFrame = frame;
+    if sched::current_is_linux() {
+        // A container member: a Linux call, forwarded to its server.
+        crate::container_call::forward(frame_ptr);
+        crate::mm::heap::ensure_headroom();
+        // SAFETY: our own frame; the forwarded call is over.
+        stop_if_return_is_noncanonical(unsafe { (*frame_ptr).rip });
+        sched::preempt_point();
+        return;
+    }
     // SAFETY: our own frame; the read ends with this statement.
     let number = unsafe { (*frame_ptr).rax };
     let result = match Syscall::from_number(number) {
@@ -225,21 +240,24 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
         Err(e) => frame.rax = e as u64,
     }
     crate::mm::heap::ensure_headroom();
-    if !is_canonical(frame.rip) {
-        // A `syscall` in the last bytes of the user half leaves a
-        // non-canonical return address, which neither SYSRET nor IRETQ may
-        // be given: stop the thread as if it had faulted there.
+    stop_if_return_is_noncanonical(frame.rip);
+    sched::preempt_point();
+}
+
+/// A `syscall` in the last bytes of the user half leaves a non-canonical
+/// return address, which neither SYSRET nor IRETQ may be given: stop the
+/// thread as if it had faulted there.
+fn stop_if_return_is_noncanonical(rip: u64) {
+    if !is_canonical(rip) {
         crate::println!(
-            "fault: thread {} returns to non-canonical {:#x}; stopped",
+            "fault: thread {} returns to non-canonical {rip:#x}; stopped",
             sched::current(),
-            frame.rip
         );
-        crate::ipc::report_fault(sched::current(), GENERAL_PROTECTION, 0, frame.rip);
+        crate::ipc::report_fault(sched::current(), GENERAL_PROTECTION, 0, rip);
         sched::end_current(sched::Ending::Faulted {
             vector: GENERAL_PROTECTION,
             address: 0,
-            rip: frame.rip,
+            rip,
         });
     }
-    sched::preempt_point();
 }

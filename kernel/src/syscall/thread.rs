@@ -19,11 +19,13 @@ pub fn yield_now(_: &mut Caller) -> Result<Results, Error> {
     Ok([0; 3])
 }
 
-/// `Sleep(nanoseconds)`.
+/// `Sleep(nanoseconds)`: at least that long. The wait starts part-way
+/// through the current tick, so one tick more than the duration covers is
+/// waited (a sleep of 0 still yields for one tick).
 pub fn sleep(caller: &mut Caller) -> Result<Results, Error> {
     let hz = u64::from(crate::time::timer_hz().max(1));
     let ticks = caller.arg(0).saturating_mul(hz).div_ceil(NANOS_PER_SECOND);
-    sched::sleep_ticks(ticks);
+    sched::sleep_ticks(ticks.saturating_add(1));
     Ok([0; 3])
 }
 

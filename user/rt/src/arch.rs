@@ -114,6 +114,13 @@ pub fn patterns_intact(seed: u64, saved: &[u64; 32]) -> bool {
         .all(|(i, halves)| halves.iter().all(|&h| h == sse_pattern(seed, i)))
 }
 
+/// Stops the calling thread with an invalid-opcode fault (#UD): a
+/// deliberate crash, for fault-isolation tests.
+pub fn crash_now() -> ! {
+    // SAFETY: `ud2` touches no memory; it raises #UD, which ends the thread.
+    unsafe { asm!("ud2", options(noreturn, nomem, nostack)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,18 +29,35 @@ pub mod child_slots {
 
 /// Where the start info page is mapped in a child.
 pub const START_INFO_ADDR: u64 = 0x0000_7fff_e000_0000;
-/// Identifies a start info page ("BhStart1").
-pub const START_INFO_MAGIC: u64 = u64::from_le_bytes(*b"BhStart1");
-/// Longest test filter carried.
+/// Identifies a start info page ("BhStart2").
+pub const START_INFO_MAGIC: u64 = u64::from_le_bytes(*b"BhStart2");
+/// Longest test filter (or option string) carried.
 pub const FILTER_LEN: usize = 128;
-/// Encoded size: magic, slot count, the slots, filter length, filter.
-pub const START_INFO_SIZE: usize = 8 + 8 + 8 * child_slots::COUNT + 8 + FILTER_LEN;
+/// Capabilities beyond [`child_slots`] a child may be given (a syscall
+/// server gets its container, endpoint, supervisor notification and file
+/// archive this way).
+pub const EXTRA_CAPS: usize = 4;
+/// Words before the filter: magic, slot count, the slots, the extra
+/// capabilities, config length, filter length.
+const HEADER_WORDS: usize = 2 + child_slots::COUNT + EXTRA_CAPS + 2;
+/// Encoded size.
+pub const START_INFO_SIZE: usize = 8 * HEADER_WORDS + FILTER_LEN;
+/// Where a child's configuration text is mapped read-only, if it has one
+/// (its length is in the start info).
+pub const CONFIG_ADDR: u64 = START_INFO_ADDR + 2 * bulkhead_abi::PAGE_SIZE;
+/// Longest configuration text.
+pub const MAX_CONFIG_LEN: u64 = 16 * bulkhead_abi::PAGE_SIZE;
 
 /// What a child learns at start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StartInfo {
     /// The capability in each slot of [`child_slots`].
     pub caps: [CapRef; child_slots::COUNT],
+    /// Further capabilities, by a convention between the child and its
+    /// creator (NULL where unused).
+    pub extra: [CapRef; EXTRA_CAPS],
+    /// Bytes of configuration text at [`CONFIG_ADDR`] (0: none).
+    pub config_len: u64,
     filter: [u8; FILTER_LEN],
     filter_len: usize,
 }
@@ -58,6 +75,8 @@ impl StartInfo {
         bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
         StartInfo {
             caps,
+            extra: [CapRef::NULL; EXTRA_CAPS],
+            config_len: 0,
             filter: bytes,
             filter_len: len,
         }
@@ -80,17 +99,19 @@ impl StartInfo {
     /// The page image.
     pub fn encode(&self) -> [u8; START_INFO_SIZE] {
         let mut out = [0u8; START_INFO_SIZE];
-        let mut words = [0u64; 2 + child_slots::COUNT + 1];
+        let mut words = [0u64; HEADER_WORDS];
         words[0] = START_INFO_MAGIC;
         words[1] = child_slots::COUNT as u64;
-        for (word, cap) in words[2..].iter_mut().zip(self.caps) {
+        let caps = self.caps.iter().chain(self.extra.iter());
+        for (word, cap) in words[2..].iter_mut().zip(caps) {
             *word = cap.0;
         }
-        words[2 + child_slots::COUNT] = self.filter_len as u64;
+        words[HEADER_WORDS - 2] = self.config_len;
+        words[HEADER_WORDS - 1] = self.filter_len as u64;
         for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
-        out[words.len() * 8..].copy_from_slice(&self.filter);
+        out[HEADER_WORDS * 8..].copy_from_slice(&self.filter);
         out
     }
 
@@ -105,14 +126,19 @@ impl StartInfo {
         if word(0) != START_INFO_MAGIC || word(1) != child_slots::COUNT as u64 {
             return None;
         }
-        let mut caps = [CapRef::NULL; child_slots::COUNT];
-        for (i, cap) in caps.iter_mut().enumerate() {
-            *cap = CapRef(word(2 + i));
+        let caps = core::array::from_fn(|i| CapRef(word(2 + i)));
+        let extra = core::array::from_fn(|i| CapRef(word(2 + child_slots::COUNT + i)));
+        let config_len = word(HEADER_WORDS - 2);
+        if config_len > MAX_CONFIG_LEN {
+            return None;
         }
-        let filter_len = usize::try_from(word(2 + child_slots::COUNT)).ok()?;
-        let filter_bytes = &bytes[(3 + child_slots::COUNT) * 8..];
+        let filter_len = usize::try_from(word(HEADER_WORDS - 1)).ok()?;
+        let filter_bytes = &bytes[HEADER_WORDS * 8..];
         let filter = core::str::from_utf8(filter_bytes.get(..filter_len)?).ok()?;
-        Some(StartInfo::new(caps, Some(filter)))
+        let mut info = StartInfo::new(caps, Some(filter));
+        info.extra = extra;
+        info.config_len = config_len;
+        Some(info)
     }
 }
 
@@ -180,6 +206,22 @@ mod tests {
     }
 
     #[test]
+    fn extra_caps_and_config_length_round_trip() {
+        let mut info = StartInfo::new(caps(), Some("container=alpha"));
+        info.extra = [
+            CapRef::new(9, 1),
+            CapRef::new(10, 2),
+            CapRef::NULL,
+            CapRef::new(12, 3),
+        ];
+        info.config_len = 300;
+        assert_eq!(StartInfo::decode(&info.encode()), Some(info));
+        let mut bytes = info.encode();
+        bytes[(HEADER_WORDS - 2) * 8 + 2] = 0xff; // config length far too long
+        assert_eq!(StartInfo::decode(&bytes), None);
+    }
+
+    #[test]
     fn empty_filter_means_none() {
         let info = StartInfo::new(caps(), Some(""));
         assert_eq!(StartInfo::decode(&info.encode()).unwrap().filter(), None);
@@ -197,7 +239,7 @@ mod tests {
         assert_eq!(StartInfo::decode(&[0u8; START_INFO_SIZE]), None);
         let mut bytes = StartInfo::new(caps(), None).encode();
         assert_eq!(StartInfo::decode(&bytes[..10]), None);
-        bytes[2 * 8 + child_slots::COUNT * 8] = 200; // filter length too long
+        bytes[(HEADER_WORDS - 1) * 8] = 200; // filter length too long
         assert_eq!(StartInfo::decode(&bytes), None);
     }
 

@@ -26,12 +26,14 @@ pub mod boot;
 pub mod child;
 pub mod cmdline;
 pub mod console;
+pub mod container_report;
 #[cfg(not(test))]
 pub mod echo;
 pub mod exit;
 pub mod heap;
 #[cfg(not(test))]
 pub mod image;
+pub mod linux;
 pub mod mem;
 pub mod report;
 pub mod start;

@@ -55,11 +55,24 @@ pub fn spawn<F>(spec: &ThreadSpec, body: F) -> Result<JoinHandle, Error>
 where
     F: FnOnce() -> i32 + Send + 'static,
 {
+    spawn_prepared(spec, |_| Ok(()), body)
+}
+
+/// Like [`spawn`], running `prepare` on the new thread's capability before
+/// it starts (to make it a container member, say).
+pub fn spawn_prepared<F>(
+    spec: &ThreadSpec,
+    prepare: impl FnOnce(CapRef) -> Result<(), Error>,
+    body: F,
+) -> Result<JoinHandle, Error>
+where
+    F: FnOnce() -> i32 + Send + 'static,
+{
     let stack = vec![0u64; STACK_SIZE / 8];
     let top = stack_top(stack.as_ptr() as u64, STACK_SIZE as u64);
     let boxed: Box<Body> = Box::new(Box::new(body));
     let argument = Box::into_raw(boxed) as u64;
-    match create_and_start(spec, top, argument) {
+    match create_and_start(spec, top, argument, prepare) {
         Ok(thread) => Ok(JoinHandle {
             thread,
             stack: Some(stack),
@@ -73,10 +86,16 @@ where
     }
 }
 
-fn create_and_start(spec: &ThreadSpec, stack_top: u64, argument: u64) -> Result<CapRef, Error> {
+fn create_and_start(
+    spec: &ThreadSpec,
+    stack_top: u64,
+    argument: u64,
+    prepare: impl FnOnce(CapRef) -> Result<(), Error>,
+) -> Result<CapRef, Error> {
     let thread = sys::thread_create(spec.memory, spec.space, spec.table, spec.priority)?;
     let entry = thread_main as extern "C" fn(u64) -> ! as usize as u64;
     let started = sys::thread_set_entry(thread, entry, stack_top, argument)
+        .and_then(|()| prepare(thread))
         .and_then(|()| sys::thread_start(thread));
     if let Err(error) = started {
         let _ = sys::cap_delete(thread);

@@ -195,14 +195,15 @@ impl IpcBuffer {
     }
 }
 
-/// Reports `thread`'s faults to `endpoint` (None: stop reporting). A fault
-/// arrives as a message MR0..MR3 = vector, address, RIP, thread id, to a
-/// receiver already waiting on the endpoint.
-pub fn set_fault_handler(thread: CapRef, endpoint: Option<CapRef>) -> Result<(), Error> {
+/// Reports `thread`'s faults to `handler` (None: stop reporting). For an
+/// endpoint, a fault arrives as a message MR0..MR3 = vector, address, RIP,
+/// thread id, to a receiver already waiting on it; a notification is
+/// signalled with its capability's badge as the bits (1 if unbadged).
+pub fn set_fault_handler(thread: CapRef, handler: Option<CapRef>) -> Result<(), Error> {
     simple(
         Syscall::ThreadSetFaultHandler,
         thread.0,
-        endpoint.unwrap_or(CapRef::NULL).0,
+        handler.unwrap_or(CapRef::NULL).0,
     )
     .map(drop)
 }

@@ -12,6 +12,7 @@
 //! [`probe`] holds deliberately malformed calls for the kernel tests.
 
 mod cap;
+mod container;
 mod io;
 pub mod ipc;
 mod memory;
@@ -20,6 +21,9 @@ mod space;
 mod thread;
 
 pub use cap::{cap_copy, cap_delete, cap_info, cap_mint, cap_revoke, table_create, CapInfo};
+pub use container::{
+    container_add_thread, container_create, container_info, container_stop, ContainerInfo,
+};
 pub use io::{console_read, console_write, port_read, port_write, PortWidth};
 pub use memory::{frames_alloc, memory_info, memory_split, MemoryInfo};
 pub use space::{space_create, space_map, space_protect, space_read, space_unmap, space_write};
@@ -45,6 +49,13 @@ pub fn null() -> Result<(), Error> {
 pub fn yield_now() -> Result<(), Error> {
     // SAFETY: takes no arguments and touches no memory.
     unsafe { syscall::syscall0(Syscall::Yield) }.map(drop)
+}
+
+/// Time since boot (monotonic, from the TSC).
+pub fn clock() -> Result<Duration, Error> {
+    // SAFETY: takes no arguments and touches no memory.
+    let [nanos, _, _] = unsafe { syscall::syscall0(Syscall::ClockRead) }?;
+    Ok(Duration::from_nanos(nanos))
 }
 
 /// Blocks for at least `duration` (saturating at `u64::MAX` nanoseconds).

@@ -1,9 +1,11 @@
 //! The suite, grouped by what it checks: [`space`] (address spaces and
 //! faults), [`caps`] (capability rights, deletion, revocation), [`pointers`]
 //! (bad user pointers and arguments), [`quota`] (memory accounting) and
-//! [`threads`] (scheduling, SSE state, isolation of faults).
+//! [`threads`] (scheduling, SSE state, isolation of faults), [`ipc`] and
+//! [`containers`] (forwarding a member's Linux syscalls).
 
 mod caps;
+mod containers;
 mod ipc;
 mod pointers;
 mod quota;
@@ -23,6 +25,7 @@ pub fn all() -> Vec<Test> {
         quota::TESTS,
         threads::TESTS,
         ipc::TESTS,
+        containers::TESTS,
     ]
     .concat()
 }
