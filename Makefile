@@ -24,12 +24,23 @@ export LIMINE_DIR
 
 KERNEL_SOURCES := $(shell find kernel crates -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
 USER_SOURCES := $(shell find user servers crates/abi crates/elf -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
-USER_PROGRAMS := $(OUT)/root.elf $(OUT)/usertests.elf
-# Boot modules: the root server and the user-land test suite it starts.
-MODULES := $(OUT)/root.elf:root $(OUT)/usertests.elf:usertests
+USER_PROGRAMS := $(OUT)/root.elf $(OUT)/usertests.elf $(OUT)/linuxsrv.elf
+# The containers' Linux programs (C, musl) packed into one cpio archive
+# per container, and the manifests naming them (scripts/linux-build.sh).
+LINUX_SOURCES := $(shell find user/linux -type f 2>/dev/null) scripts/linux-build.sh
+CONTAINER_FILES := $(OUT)/test.manifest $(OUT)/demo.manifest \
+  $(OUT)/alpha-files.cpio $(OUT)/beta-files.cpio $(OUT)/crashy-files.cpio
+ARCHIVES := $(OUT)/alpha-files.cpio:alpha-files $(OUT)/beta-files.cpio:beta-files \
+  $(OUT)/crashy-files.cpio:crashy-files
+# Boot modules: the root server, the user-land test suite it starts, and
+# the containers it starts afterwards (their syscall server, manifest and
+# file archives). `make run` boots the demo manifest, the tests the test one.
+BASE_MODULES := $(OUT)/root.elf:root $(OUT)/usertests.elf:usertests
+MODULES := $(BASE_MODULES) $(OUT)/linuxsrv.elf:linuxsrv $(OUT)/test.manifest:manifest $(ARCHIVES)
+RUN_MODULES := $(BASE_MODULES) $(OUT)/linuxsrv.elf:linuxsrv $(OUT)/demo.manifest:manifest $(ARCHIVES)
 USER_FLAGS := -C relocation-model=static -C force-frame-pointers=yes
 
-.PHONY: help deps kernel kernel-test user iso iso-test run test test-host test-kernel test-bochs bench bench-bochs \
+.PHONY: help deps kernel kernel-test user linux iso iso-test run test test-host test-kernel test-bochs bench bench-bochs \
         test-fuzz fuzz \
         test-kernel-limine test-boot-variants test-harness runner lint gdb clean check-build-std
 
@@ -65,13 +76,18 @@ $(USER_PROGRAMS) &: $(USER_SOURCES) | deps
 
 user: $(USER_PROGRAMS)
 
+$(CONTAINER_FILES) &: $(LINUX_SOURCES) | deps
+	@scripts/linux-build.sh $(OUT)
+
+linux: $(CONTAINER_FILES)
+
 $(RUNNER): $(shell find tools/runner -name '*.rs' -o -name '*.toml') | deps
 	@$(CARGO) build -q --release -p bulkhead-runner
 
 runner: $(RUNNER)
 
-iso: $(OUT)/bulkhead.elf $(USER_PROGRAMS)
-	@scripts/mkiso.sh $< $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER) $(MODULES)
+iso: $(OUT)/bulkhead.elf $(USER_PROGRAMS) $(CONTAINER_FILES)
+	@scripts/mkiso.sh $< $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER) $(RUN_MODULES)
 
 run: iso $(RUNNER)
 	@$(RUNNER) run --iso $(OUT)/bulkhead.iso --memory $(MEMORY)
@@ -103,16 +119,16 @@ define boot_test
 	@$(RUNNER) test --iso $(OUT)/$(1).iso --timeout $(TIMEOUT) --log $(OUT)/$(1).log $(4)
 endef
 
-test-kernel: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(RUNNER)
+test-kernel: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	@mkdir -p $(OUT)
 	$(call boot_test,test-grub,$(TEST_CMDLINE),grub,--memory $(MEMORY),$(MODULES))
 
-test-kernel-limine: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(RUNNER)
+test-kernel-limine: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	$(call boot_test,test-limine,$(TEST_CMDLINE),limine,--memory $(MEMORY),$(MODULES))
 
 # The same suite on a small machine and on a fragmented memory map; an
 # unknown command-line option must be reported.
-test-boot-variants: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(RUNNER)
+test-boot-variants: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	$(call boot_test,test-64m,loglevel=warn no_such_option=1,grub,--memory 64M,$(MODULES))
 	@grep -q "unknown kernel command-line option 'no_such_option=1'" $(OUT)/test-64m.log || \
 	  { echo "test: the unknown option was not reported"; exit 1; }
@@ -168,7 +184,7 @@ lint: | deps
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt -- -D warnings; \
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt --features test-suite -- -D warnings; \
 	  $(CARGO) clippy -q -p bulkhead-kernel --release --target x86_64-unknown-none --target-dir target/kernel-prebuilt --features bench -- -D warnings; \
-	  RUSTFLAGS="$(USER_FLAGS)" $(CARGO) clippy -q -p bulkhead-root -p bulkhead-usertests -p bulkhead-bench -p bulkhead-fuzz -p bulkhead-rt --release --target x86_64-unknown-none --target-dir target/user-prebuilt -- -D warnings; \
+	  RUSTFLAGS="$(USER_FLAGS)" $(CARGO) clippy -q -p bulkhead-root -p bulkhead-usertests -p bulkhead-bench -p bulkhead-fuzz -p bulkhead-linux-server -p bulkhead-rt --release --target x86_64-unknown-none --target-dir target/user-prebuilt -- -D warnings; \
 	else echo "lint: kernel clippy skipped (no prebuilt x86_64-unknown-none target)"; fi
 
 check-build-std: $(RUNNER)
@@ -179,8 +195,8 @@ check-build-std: $(RUNNER)
 	  $(OUT)/build-std/root.elf:root $(OUT)/build-std/usertests.elf:usertests >/dev/null
 	@$(RUNNER) test --iso $(OUT)/build-std.iso --timeout $(TIMEOUT) --log $(OUT)/build-std.log | tail -1
 
-gdb: $(OUT)/bulkhead.elf $(USER_PROGRAMS)
-	@scripts/mkiso.sh $(OUT)/bulkhead.elf $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER) $(MODULES)
+gdb: $(OUT)/bulkhead.elf $(USER_PROGRAMS) $(CONTAINER_FILES)
+	@scripts/mkiso.sh $(OUT)/bulkhead.elf $(OUT)/bulkhead.iso "$(CMDLINE)" $(LOADER) $(RUN_MODULES)
 	@echo "gdb: QEMU waits on :1234; in another terminal gdb attaches with the kernel's symbols"
 	@qemu-system-x86_64 -machine q35 -cpu max -m $(MEMORY) -serial stdio -display none -no-reboot \
 	  -device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom $(OUT)/bulkhead.iso -s -S & \

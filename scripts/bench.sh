@@ -6,8 +6,11 @@
 # 1. the kernel with `--features bench` (kernel/src/bench.rs: env lines,
 #    cr3.load.flush, cr3.load.noflush when PCID is on);
 # 2. the user programs, among them user/bench (syscall.null.native, ...);
-# 3. a GRUB ISO whose boot modules are `root` and `bench`: the root server
-#    runs `bench` instead of the tests and ends QEMU with the verdict;
+# 3. a GRUB ISO whose boot modules are `root`, `bench` and the container
+#    benchmarks (the syscall server, user/linux/bench.manifest and an
+#    archive with user/linux/src/bench.c): the root server runs `bench`
+#    instead of the tests, then the manifest's containers, and ends QEMU
+#    with the verdict;
 # 4. `bulkhead-runner bench`: QEMU TCG with `-icount shift=0,sleep=off`, so
 #    RDTSC counts executed instructions and the figures repeat exactly (with
 #    kvm: no icount, real cycles). It prints the table and writes
@@ -51,8 +54,10 @@ esac
 mkdir -p "$out"
 "$here/scripts/kernel-build.sh" "$out/bulkhead-bench.elf" bench
 "$here/scripts/user-build.sh" "$out"
+"$here/scripts/linux-build.sh" "$out"
 "$here/scripts/mkiso.sh" "$out/bulkhead-bench.elf" "$out/bench.iso" "$cmdline" grub \
-    "$out/root.elf:root" "$out/bench.elf:bench"
+    "$out/root.elf:root" "$out/bench.elf:bench" "$out/linuxsrv.elf:linuxsrv" \
+    "$out/bench.manifest:manifest" "$out/alpha-files.cpio:alpha-files"
 (cd "$here" && "$cargo" build -q --release -p bulkhead-runner)
 rm -f "$out/$results.json" "$out/$results.md"
 "$here/target/release/bulkhead-runner" bench --iso "$out/bench.iso" "${emulator[@]}" \

@@ -26,6 +26,10 @@ need grub-mkrescue grub-common
 need bochs bochs
 [ -f /usr/share/bochs/BIOS-bochs-latest ] || missing+=(bochsbios)
 [ -f /usr/share/vgabios/vgabios.bin ] || missing+=(vgabios)
+# The containers' Linux test programs are C, built with musl and packed
+# into cpio archives.
+need musl-gcc musl-tools
+need cpio cpio
 
 # Rust: the prebuilt target if the active toolchain has (or can get) it,
 # else Debian's Rust with its library source for -Zbuild-std.

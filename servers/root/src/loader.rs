@@ -88,15 +88,31 @@ fn segment_rights(segment: &Segment) -> Result<Rights, LoadError> {
     Ok(rights)
 }
 
+/// Maps `pages` fresh zeroed pages at `addr` of the target with `rights`.
+/// The Frames capability is deleted again at once: the mapping keeps the
+/// pages, so they go back to the child's quota with its address space
+/// (a capability left in our table would keep the quota alive).
+pub fn map_fresh(
+    target: &Target,
+    addr: u64,
+    pages: u64,
+    rights: Rights,
+    step: &'static str,
+) -> Result<(), LoadError> {
+    let frames = sys::frames_alloc(target.memory, pages).map_err(at(step))?;
+    let mapped = sys::space_map(target.space, frames, 0, pages, addr, rights).map_err(at(step));
+    let _ = sys::cap_delete(frames);
+    mapped
+}
+
 fn load_segment(segment: &Segment, target: &Target) -> Result<(), LoadError> {
     let rights = segment_rights(segment)?;
     let (start, pages) = page_range(segment)?;
     if pages == 0 {
         return Ok(());
     }
-    let frames = sys::frames_alloc(target.memory, pages).map_err(at("allocate segment"))?;
     let writable = Rights::READ | Rights::WRITE;
-    sys::space_map(target.space, frames, 0, pages, start, writable).map_err(at("map segment"))?;
+    map_fresh(target, start, pages, writable, "map segment")?;
     sys::space_write(
         target.space,
         segment.vaddr_range().start,

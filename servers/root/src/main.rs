@@ -8,12 +8,18 @@
 //! is given (see [`process`]), waits for it and reports how it ended.
 //!
 //! When the boot modules include `bench` (the ISO `make bench` boots), it
-//! runs that module instead of `usertests` and of its own checks, and then
-//! ends the emulator run: success only if the benchmarks exited with 0.
+//! runs that module instead of `usertests` and of its own checks, then the
+//! containers of the `manifest` module if there is one (the container
+//! benchmarks), and ends the emulator run: success only if all of them
+//! exited as expected.
 //! A `fuzz` module (the ISO `scripts/fuzz.sh` boots) is run the same way,
 //! with the command line's `user.fuzz.*` options passed on in its start
 //! info (see [`fuzz_options`]); the root server then prints one test line
 //! for the fuzz run and the `N passed, N failed` summary the runner judges.
+//!
+//! After the user-land tests it starts the containers of the `manifest`
+//! module, if there is one, and supervises their syscall servers (see
+//! [`containers`]); each program with an `expect` line is one more test.
 //!
 //! In a test run (the kernel's test build sets `RootInfo::test_run`, or
 //! `user.exit=1` is on the command line) it then prints one combined
@@ -29,6 +35,7 @@
 
 extern crate alloc;
 
+mod containers;
 mod loader;
 mod process;
 mod selftest;
@@ -71,7 +78,7 @@ fn main(argument: u64) -> i32 {
     }
     println!("{}", banner(&info));
     if let Some(module) = info.modules().iter().find(|m| m.name() == BENCH_MODULE) {
-        run_bench(module);
+        run_bench(module, &info);
     }
     if let Some(module) = info.modules().iter().find(|m| m.name() == FUZZ_MODULE) {
         run_fuzz(module, &info);
@@ -83,11 +90,15 @@ fn main(argument: u64) -> i32 {
         Tally::default()
     };
     let usertests = run_usertests(&info);
-    let total = combined(&info, &selftest, &usertests);
+    let test_run = info.test_run != 0 || cmdline::flag(cmdline, "user.exit");
+    let containers = containers::run(&info, test_run);
+    let mut total = combined(&info, &selftest, &usertests);
+    total.passed += containers.passed;
+    total.failed += containers.failed;
     println!("root: combined results of the kernel, root and user-land suites:");
     println!("{}", total.summary_line());
     let success = total.all_passed();
-    if info.test_run != 0 || cmdline::flag(cmdline, "user.exit") {
+    if test_run {
         let debug_exit = root_cap(root_slots::EXIT_PORTS);
         bulkhead_rt::exit_emulator(debug_exit, root_cap(root_slots::BOCHS_PORT), success);
     }
@@ -131,17 +142,21 @@ fn banner(info: &RootInfo) -> String {
 }
 
 /// Runs the benchmarks module (see the crate docs) and ends the run.
-fn run_bench(module: &ModuleInfo) -> ! {
-    let success = match process::launch(module, None) {
+fn run_bench(module: &ModuleInfo, info: &RootInfo) -> ! {
+    let native = match process::launch(module, None) {
         Ok(child) => {
             println!("root: started {BENCH_MODULE} (entry {:#x})", child.entry);
-            report_end(BENCH_MODULE, child.wait())
+            let ended = report_end(BENCH_MODULE, child.wait());
+            child.release();
+            ended
         }
         Err(failure) => {
             println!("root: cannot start {BENCH_MODULE}: {failure}");
             false
         }
     };
+    // The container benchmarks, when the ISO has a manifest.
+    let success = native && containers::run(info, false).all_passed();
     let debug_exit = root_cap(root_slots::EXIT_PORTS);
     bulkhead_rt::exit_emulator(debug_exit, root_cap(root_slots::BOCHS_PORT), success)
 }
@@ -234,10 +249,13 @@ fn run_usertests(info: &RootInfo) -> UserRun {
         "root: started {USERTESTS_MODULE} (entry {:#x})",
         child.entry
     );
-    UserRun {
+    let run = UserRun {
         succeeded: report_end(USERTESTS_MODULE, child.wait()),
         report: child.report(),
-    }
+    };
+    // Its memory goes back to the root quota, for the containers.
+    child.release();
+    run
 }
 
 /// Prints how the child `name` ended; true for exit code 0.

@@ -355,8 +355,21 @@ fn check_env(env: &[(String, String)], host: &Host) -> Result<(), String> {
     Ok(())
 }
 
+/// A container's output line without the `[name] ` its syscall server
+/// puts in front (the container benchmarks print from inside containers).
+fn without_container_prefix(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix('[') else {
+        return line;
+    };
+    match rest.split_once("] ") {
+        Some((name, text)) if !name.is_empty() && !name.contains(char::is_whitespace) => text,
+        _ => line,
+    }
+}
+
 /// Collects and checks the benchmark lines of a transcript (see the module
-/// docs). Other lines are ignored.
+/// docs), also from inside containers (`[name] bench: ...`). Other lines
+/// are ignored.
 pub fn collect<S: AsRef<str>>(lines: &[S], host: &Host) -> Result<Report, String> {
     let mut report = Report {
         host: host.clone(),
@@ -364,7 +377,10 @@ pub fn collect<S: AsRef<str>>(lines: &[S], host: &Host) -> Result<Report, String
         env: Vec::new(),
     };
     let mut names = BTreeSet::new();
-    for line in lines.iter().map(|l| l.as_ref().trim()) {
+    for line in lines
+        .iter()
+        .map(|l| without_container_prefix(l.as_ref().trim()))
+    {
         if let Some(rest) = line.strip_prefix(BENCH_PREFIX) {
             let record = parse_result(rest).map_err(|e| format!("garbled line '{line}': {e}"))?;
             report.results.push(check_result(record, &mut names, host)?);
@@ -871,5 +887,22 @@ mod tests {
         ));
         assert!(markdown.contains("| cr3.load.flush | 1 | instructions | (mov cr3; no PCID) |\n"));
         assert!(markdown.ends_with("| x.y | 7 | instructions | (a\\|b) |\n"));
+    }
+
+    #[test]
+    fn container_prefixes_are_taken_off() {
+        assert_eq!(
+            without_container_prefix("[alpha] bench: x 1 cycles"),
+            "bench: x 1 cycles"
+        );
+        assert_eq!(
+            without_container_prefix("bench: x 1 cycles"),
+            "bench: x 1 cycles"
+        );
+        assert_eq!(
+            without_container_prefix("[not a name] bench:"),
+            "[not a name] bench:"
+        );
+        assert_eq!(without_container_prefix("[] bench:"), "[] bench:");
     }
 }

@@ -1,0 +1,145 @@
+//! `bulkhead-linux-server`: one container's Linux syscall server (`ipc`
+//! mode).
+//!
+//! The root server starts one instance per `ipc` container, holding only
+//! that container's capabilities: its memory quota (which pays for the
+//! server and for every app), the container, the container's syscall
+//! endpoint, a badged capability to the supervisor's notification, the
+//! read-only file archive, and the console. Its option string names the
+//! container (`name=alpha first=0 archive=N signal=BITS test=0|1`), and the
+//! whole manifest sits in its configuration pages; it reads its own
+//! container's section.
+//!
+//! It fills the container's file tree from the archive, then starts the
+//! container's programs in order (`run` waits for the program to end before
+//! the next; `spawn` does not) and serves their syscalls:
+//!
+//! ```text
+//!  loop:  ReplyRecv(endpoint, previous result)   (Recv when none is due)
+//!         badge -> app slot; fault badge -> the app crashed
+//!         MR0..MR6 = Linux number and arguments
+//!         bulkhead_linux::handle(...) -> Return(v): reply v next time round
+//!                                     -> Exit(status): end the app
+//! ```
+//!
+//! After each start and end it rewrites its report page and signals the
+//! supervisor (see `bulkhead_rt::container_report`); when every program
+//! has ended it marks the report done and exits. With `test=1` the Linux
+//! number `TEST_CRASH_SERVER` makes it crash on purpose, for the
+//! fault-isolation tests.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod app_memory;
+mod apps;
+mod backend;
+mod server;
+
+use alloc::string::String;
+use alloc::vec;
+
+use bulkhead_linux::{Container, Fs};
+use bulkhead_manifest::ContainerSpec;
+use bulkhead_rt::abi::CapRef;
+use bulkhead_rt::boot::{child_cap, init_child};
+use bulkhead_rt::child::{StartInfo, CONFIG_ADDR};
+use bulkhead_rt::mem::ReadOnlyMapping;
+use bulkhead_rt::{child_slots, cmdline, heap, println, sys};
+
+bulkhead_rt::entry!(main);
+
+/// Pages the heap starts with (it grows on demand).
+const HEAP_INITIAL_PAGES: u64 = 64;
+/// Where the file archive is mapped while the tree is filled from it.
+const ARCHIVE_WINDOW: u64 = 0x0000_2000_0000_0000;
+/// The share of the quota the file tree may hold.
+const FILES_SHARE_DIVISOR: u64 = 8;
+
+/// Positions of the server's capabilities in `StartInfo::extra`.
+pub mod extra_slots {
+    pub const CONTAINER: usize = 0;
+    pub const ENDPOINT: usize = 1;
+    pub const SUPERVISOR: usize = 2;
+    pub const ARCHIVE: usize = 3;
+}
+
+fn main(argument: u64) -> i32 {
+    let start = init_child(argument);
+    bulkhead_rt::init_console(child_cap(child_slots::CONSOLE));
+    let Some(start) = start else {
+        println!("linux-server: no start info page at {argument:#x}");
+        return 2;
+    };
+    let memory = child_cap(child_slots::MEMORY);
+    let space = child_cap(child_slots::SELF_SPACE);
+    if let Err(error) = heap::init(memory, space, heap::DEFAULT_HEAP_BASE, HEAP_INITIAL_PAGES) {
+        println!("linux-server: cannot start the heap: {error}");
+        return 2;
+    }
+    let options = start.filter().unwrap_or("");
+    let name = cmdline::value(options, "name").unwrap_or("?");
+    let Some(spec) = own_spec(start, name) else {
+        println!("[{name}] linux-server: my container is not in the manifest");
+        return 2;
+    };
+    let fs = match files(start, options, memory) {
+        Ok(fs) => fs,
+        Err(reason) => {
+            println!("[{name}] linux-server: cannot read the file archive: {reason}");
+            return 2;
+        }
+    };
+    let number = |key| cmdline::value(options, key).and_then(|v| v.parse().ok());
+    let mut server = server::Server::new(
+        spec,
+        Container::new(name, fs),
+        apps::Caps {
+            memory,
+            endpoint: start.extra[extra_slots::ENDPOINT],
+            container: start.extra[extra_slots::CONTAINER],
+            console: child_cap(child_slots::CONSOLE),
+        },
+        server::Supervisor {
+            notification: start.extra[extra_slots::SUPERVISOR],
+            bits: number("signal").unwrap_or(1),
+            space,
+        },
+        cmdline::flag(options, "test"),
+    );
+    server.run(number("first").unwrap_or(0) as usize);
+    0
+}
+
+/// This container's section of the manifest in the configuration pages.
+fn own_spec(start: &StartInfo, name: &str) -> Option<ContainerSpec> {
+    let mut text = vec![0u8; usize::try_from(start.config_len).ok()?];
+    let own_space = child_cap(child_slots::SELF_SPACE);
+    sys::space_read(own_space, CONFIG_ADDR, &mut text).ok()?;
+    bulkhead_manifest::parse_bytes(&text)
+        .containers
+        .into_iter()
+        .find(|c| c.name == name)
+}
+
+/// The file tree, filled from the archive (an empty tree if there is none).
+fn files(start: &StartInfo, options: &str, memory: CapRef) -> Result<Fs, String> {
+    let archive = start.extra[extra_slots::ARCHIVE];
+    let len = cmdline::value(options, "archive")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut fs = if archive.is_null() || len == 0 {
+        Fs::new()
+    } else {
+        let own_space = child_cap(child_slots::SELF_SPACE);
+        let mapping = ReadOnlyMapping::new(own_space, archive, ARCHIVE_WINDOW, len)
+            .map_err(|e| alloc::format!("{e}"))?;
+        Fs::from_cpio(mapping.bytes()).map_err(|e| alloc::format!("{e}"))?
+    };
+    let quota = sys::memory_info(memory).map_err(|e| alloc::format!("{e}"))?;
+    fs.set_limit(quota.pages * bulkhead_rt::abi::PAGE_SIZE / FILES_SHARE_DIVISOR);
+    Ok(fs)
+}

@@ -1,0 +1,224 @@
+//! The serving loop: start the container's programs in manifest order,
+//! answer their syscalls through the personality, end them, and keep the
+//! supervisor informed.
+//!
+//! The loop owns at most one pending reply: after a syscall that returns,
+//! the next receive is a ReplyRecv carrying the result (one kernel entry
+//! for both, and the fast path when the app is the only caller). An app
+//! that exits, faults or cannot be started gets no reply; its outcome goes
+//! into the report.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use bulkhead_linux::{Container, Outcome};
+use bulkhead_manifest::ContainerSpec;
+use bulkhead_rt::abi::container::TEST_CRASH_SERVER;
+use bulkhead_rt::abi::ipc::MessageInfo;
+use bulkhead_rt::abi::CapRef;
+use bulkhead_rt::child::REPORT_ADDR;
+use bulkhead_rt::container_report::{ContainerReport, Ending};
+use bulkhead_rt::sys::ipc::{self, Message, Received};
+use bulkhead_rt::{println, sys};
+
+use crate::apps::{self, App, Caps, Start};
+use crate::backend::{AppBackend, Random};
+
+/// How the server tells its supervisor that the report changed.
+pub struct Supervisor {
+    pub notification: CapRef,
+    pub bits: u64,
+    /// The server's own space (the report page is in it).
+    pub space: CapRef,
+}
+
+/// One container's server state.
+pub struct Server {
+    spec: ContainerSpec,
+    container: Container,
+    caps: Caps,
+    supervisor: Supervisor,
+    test: bool,
+    apps: Vec<Option<App>>,
+    report: ContainerReport,
+    random: Random,
+}
+
+impl Server {
+    pub fn new(
+        spec: ContainerSpec,
+        container: Container,
+        caps: Caps,
+        supervisor: Supervisor,
+        test: bool,
+    ) -> Server {
+        Server {
+            spec,
+            container,
+            caps,
+            supervisor,
+            test,
+            apps: Vec::new(),
+            report: ContainerReport::default(),
+            random: Random::from_clock(),
+        }
+    }
+
+    /// Runs the programs from index `first` on, serving them until every
+    /// one has ended.
+    pub fn run(&mut self, first: usize) {
+        let mut next = first;
+        let mut reply: Option<i64> = None;
+        loop {
+            while next < self.spec.programs.len() && !self.waiting_for_one() {
+                self.start(next);
+                next += 1;
+            }
+            if self.apps.iter().all(Option::is_none) && next >= self.spec.programs.len() {
+                break;
+            }
+            let received = match reply.take() {
+                Some(value) => {
+                    ipc::reply_recv(self.caps.endpoint, &Message::words(&[value as u64]))
+                }
+                None => ipc::recv(self.caps.endpoint, MessageInfo::default()),
+            };
+            match received {
+                Ok(r) => reply = self.handle(&r),
+                Err(error) => {
+                    println!(
+                        "[{}] linux-server: receive failed: {error}",
+                        self.container.name()
+                    );
+                    break;
+                }
+            }
+        }
+        self.report.done = true;
+        self.publish();
+    }
+
+    /// True while a `run` program (not a `spawn` one) is alive.
+    fn waiting_for_one(&self) -> bool {
+        self.apps.iter().flatten().any(|app| app.wait)
+    }
+
+    /// Starts program `index` in a free slot, or records why it could not.
+    fn start(&mut self, index: usize) {
+        let program = &self.spec.programs[index];
+        let slot = self
+            .apps
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.apps.len());
+        let start = Start {
+            program: index,
+            path: &program.path,
+            argv: &program.argv,
+            env: &self.spec.env,
+            wait: program.wait,
+        };
+        let started = if self.apps.iter().flatten().count() >= self.spec.threads as usize {
+            Err(bulkhead_linux::Errno::EAGAIN.0)
+        } else {
+            apps::spawn(
+                &self.caps,
+                &mut self.container,
+                &mut self.random,
+                slot,
+                &start,
+            )
+        };
+        match started {
+            Ok(app) => {
+                if slot == self.apps.len() {
+                    self.apps.push(None);
+                }
+                self.apps[slot] = Some(app);
+                self.report.last_started = Some(index);
+            }
+            Err(errno) => {
+                let path: &String = &program.path;
+                println!(
+                    "[{}] cannot start {path}: errno {errno}",
+                    self.container.name()
+                );
+                self.report
+                    .outcomes
+                    .push((index, Ending::NotStarted(errno)));
+            }
+        }
+        self.publish();
+    }
+
+    /// Serves one message; returns the reply due, if any.
+    fn handle(&mut self, r: &Received) -> Option<i64> {
+        let (slot, fault) = apps::slot_of(r.badge)?;
+        let mrs = r.message.mrs;
+        if fault {
+            let signal = apps::signal_for(mrs[0]);
+            let path = self.apps.get(slot)?.as_ref()?.path.as_str();
+            println!(
+                "[{}] {path} killed by signal {signal}: vector {} at rip {:#x}, address {:#x}",
+                self.container.name(),
+                mrs[0],
+                mrs[2],
+                mrs[1]
+            );
+            self.end(slot, Ending::Signaled(signal));
+            return None;
+        }
+        if mrs[0] == TEST_CRASH_SERVER && self.test {
+            println!(
+                "[{}] linux-server: crashing on request",
+                self.container.name()
+            );
+            bulkhead_rt::arch::crash_now();
+        }
+        let app = self.apps.get_mut(slot)?.as_mut()?;
+        let mut backend = AppBackend {
+            memory: app.memory,
+            thread: app.thread,
+            console: self.caps.console,
+            name: self.spec.name.as_str(),
+            line: &mut app.line,
+            random: &mut self.random,
+        };
+        let args = [mrs[1], mrs[2], mrs[3], mrs[4], mrs[5], mrs[6]];
+        match bulkhead_linux::handle(
+            &mut self.container,
+            &mut app.process,
+            &mut backend,
+            mrs[0],
+            args,
+        ) {
+            Outcome::Return(value) => Some(value),
+            Outcome::Exit(status) => {
+                self.end(slot, Ending::Exited(status));
+                None
+            }
+        }
+    }
+
+    /// Ends the app in `slot` with `ending` and reports it.
+    fn end(&mut self, slot: usize, ending: Ending) {
+        let Some(app) = self.apps.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let program = app.end(&mut self.container, self.caps.console);
+        self.report.outcomes.push((program, ending));
+        self.publish();
+    }
+
+    /// Rewrites the report page and signals the supervisor.
+    fn publish(&self) {
+        let page = self.report.encode();
+        if let Err(error) = sys::space_write(self.supervisor.space, REPORT_ADDR, &page) {
+            println!(
+                "[{}] linux-server: cannot write the report: {error}",
+                self.container.name()
+            );
+        }
+        let _ = ipc::signal(self.supervisor.notification, self.supervisor.bits);
+    }
+}
