@@ -122,6 +122,8 @@ endef
 test-kernel: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	@mkdir -p $(OUT)
 	$(call boot_test,test-grub,$(TEST_CMDLINE),grub,--memory $(MEMORY),$(MODULES))
+	@grep -q "root: manifest line .*: unknown mode 'fast'.*container 'broken' skipped" $(OUT)/test-grub.log || \
+	  { echo "test: the manifest's bad container was not reported and skipped"; exit 1; }
 
 test-kernel-limine: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	$(call boot_test,test-limine,$(TEST_CMDLINE),limine,--memory $(MEMORY),$(MODULES))

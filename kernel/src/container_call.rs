@@ -1,147 +1,119 @@
 //! Forwarding a container member's Linux syscall to its syscall server.
 //!
 //! A thread that joined a container (`ContainerAddThread`) makes Linux
-//! system calls, not Bulkhead ones. `syscall::dispatch` hands them here,
-//! and [`forward`] turns each into an IPC Call on the container's syscall
+//! system calls, not Bulkhead ones. `syscall::dispatch` hands them to
+//! [`forward`], which sends each as an IPC Call on the container's syscall
 //! endpoint, so the call travels exactly like any other Call: through the
-//! fast path when the server is waiting, else through the slow path, which
-//! defines the semantics.
+//! fast path (`ipc_fast::try_linux_call`) when the server is waiting, else
+//! through the slow path, which defines the semantics.
 //!
-//! The IPC layout needs the registers the app's arguments sit in, so the
-//! app's registers are parked in the thread's [`LinuxLink`] while the call
-//! is in flight, and the frame is rewritten as a 7-word Call:
+//! The app's registers are never rewritten. The message is read straight
+//! from them, and the reply writes only `rax`:
 //!
 //! ```text
-//!  app frame at entry             frame during the call        app frame at exit
-//!   rax  = Linux number            rsi = MessageInfo(7 words)   rax = server's MR0
-//!   rdi rsi rdx r10 r8 r9  ->      MR0..MR6 = number, args ->   rdi..r9, r12..r15
-//!   r12..r15                       (saved in the LinuxLink)      restored
+//!  app registers at `syscall`           message the server receives
+//!   rax                           ->     MR0 (the Linux number)
+//!   rdi rsi rdx r10 r8 r9         ->     MR1..MR6        (7 words, the member's badge)
+//!  app rax after `syscall`        <-     MR0 of the reply (everything else untouched)
 //! ```
 //!
-//! [`finish`] undoes the rewrite once the reply (or an error) has been
-//! written into the frame. It runs exactly once per call, wherever the
-//! call completes:
-//! - in [`forward`], when the thread blocked on the slow path and woke;
-//! - in [`resume_forwarded`], when it blocked on the fast path (its kernel
-//!   stack was then prepared to resume there, see `Scheduler::fast_switch`)
-//!   and is scheduled normally;
-//! - in the server's ReplyRecv fast path, which returns to the app
-//!   straight from the server (`ipc_fast::try_reply_recv`).
-//!
-//! A call that fails because the server is gone stops the thread with a
-//! report; a cancelled or timed-out call returns `-EINTR` to the app.
+//! Every completion of a member's call goes through
+//! [`complete_forwarded`] (the scheduler's `complete_in` calls it for
+//! member threads): the completion's IPC registers are written into a
+//! scratch frame and only the result is taken from it. A cancelled or
+//! timed-out call gives `-EINTR`; any other failure means the server is
+//! gone, which marks the link, and the thread stops with a report when it
+//! next runs ([`stop_if_server_gone`]), wherever it resumes: at the end of
+//! [`forward`] after a slow-path wait, or in [`resume_forwarded`] after
+//! blocking on the fast path.
 
 use crate::arch::x86_64::syscall_entry::return_to_user;
 use crate::arch::x86_64::trap_entry::TrapFrame;
-use crate::ipc::{self, Outcome};
+use crate::ipc::{self, Message, Outcome};
 use crate::object::KERNEL;
-use crate::sched::thread::LinuxLink;
+use crate::sched::thread::Thread;
 use crate::sched::{self, ipc as wait, Ending, ThreadId};
 use bulkhead_abi::container::{EINTR, SYSCALL_WORDS};
-use bulkhead_abi::ipc::MessageInfo;
+use bulkhead_abi::ipc::{MessageInfo, MAX_WORDS};
 use bulkhead_abi::Error;
 
-/// The app registers a forwarded call borrows, in [`LinuxLink::saved`] order.
-fn app_registers(f: &TrapFrame) -> [u64; 10] {
-    [
-        f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9, f.r12, f.r13, f.r14, f.r15,
-    ]
-}
+/// `EIO`: what a member sees in `rax` from a call whose server is gone
+/// (it is stopped before it can act on it).
+const EIO: i64 = 5;
 
-fn restore_app_registers(f: &mut TrapFrame, saved: &[u64; 10]) {
-    let [rdi, rsi, rdx, r10, r8, r9, r12, r13, r14, r15] = *saved;
-    (f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9) = (rdi, rsi, rdx, r10, r8, r9);
-    (f.r12, f.r13, f.r14, f.r15) = (r12, r13, r14, r15);
-}
-
-/// Saves the app's registers in its link and rewrites `f` as the Call
-/// message: MR0 = number, MR1..MR6 = arguments.
-fn to_call(f: &mut TrapFrame, link: &mut LinuxLink) {
-    link.saved = app_registers(f);
-    link.calls += 1;
-    let (number, [a0, a1, a2, a3, a4, a5]) = (f.rax, [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9]);
-    f.rsi = MessageInfo::new(SYSCALL_WORDS).0;
-    (f.rdx, f.r10, f.r8, f.r9) = (number, a0, a1, a2);
-    (f.r12, f.r13, f.r14, f.r15) = (a3, a4, a5, 0);
-}
-
-/// Turns a completed Call in `f` back into the app's registers with the
-/// result in `rax`. `Err` means the call could not complete (the server is
-/// gone); the registers are restored either way.
-pub fn finish(f: &mut TrapFrame, link: &LinuxLink) -> Result<(), Error> {
-    let (status, value) = (f.rax, f.rdx);
-    restore_app_registers(f, &link.saved);
-    match Error::from_code(status) {
-        None if status == 0 => {
-            f.rax = value;
-            Ok(())
-        }
-        Some(Error::Cancelled | Error::TimedOut) => {
-            f.rax = (-EINTR) as u64;
-            Ok(())
-        }
-        Some(e) => Err(e),
-        None => Err(Error::BadState),
+/// The message a member's syscall sends: MR0 = number, MR1..MR6 = the six
+/// argument registers.
+pub fn linux_message(f: &TrapFrame) -> Message {
+    let mut mrs = [0; MAX_WORDS];
+    mrs[..SYSCALL_WORDS as usize].copy_from_slice(&[f.rax, f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9]);
+    Message {
+        info: MessageInfo::new(SYSCALL_WORDS),
+        mrs,
     }
+}
+
+/// Ends a member's wait: `fill` writes the completion in the IPC layout
+/// (status in `rax`, reply MR0 in `rdx`) into a scratch frame, and the
+/// member gets only the result in `rax`.
+pub fn complete_forwarded(t: &mut Thread, fill: impl FnOnce(&mut TrapFrame)) {
+    let mut scratch = *t.user_frame();
+    fill(&mut scratch);
+    let result = match (scratch.rax, Error::from_code(scratch.rax)) {
+        (0, _) => scratch.rdx,
+        (_, Some(Error::Cancelled | Error::TimedOut)) => (-EINTR) as u64,
+        _ => {
+            if let Some(link) = t.linux.as_mut() {
+                link.server_gone = true;
+            }
+            (-EIO) as u64
+        }
+    };
+    t.user_frame().rax = result;
 }
 
 /// Serves the current thread's Linux syscall (its frame at `frame`).
 pub fn forward(frame: *mut TrapFrame) {
     let me = sched::current();
-    let Some(link) = sched::with_thread(me, |t| {
-        // SAFETY: our own frame, not otherwise borrowed during this call.
-        let f = unsafe { &mut *frame };
-        t.linux.as_mut().map(|link| {
-            to_call(f, link);
-            *link
-        })
+    crate::ipc_fast::try_linux_call(frame, me);
+    let link = sched::with_thread(me, |t| {
+        let link = t.linux.as_mut()?;
+        link.calls += 1;
+        Some((link.endpoint, link.badge))
     })
-    .flatten() else {
+    .flatten();
+    let Some((endpoint, badge)) = link else {
         return;
     };
-    crate::ipc_fast::try_call_endpoint(frame, me, link.endpoint, link.badge);
-    let outcome = ipc::send(
-        &mut KERNEL.lock(),
-        me,
-        link.endpoint,
-        link.badge,
-        false,
-        true,
-        true,
-    );
+    let outcome = ipc::send(&mut KERNEL.lock(), me, endpoint, badge, false, true, true);
     match outcome {
         Ok(Outcome::Block) => wait::wait_for_completion(),
         Ok(Outcome::Done) => {}
         // SAFETY: our own frame; the failed send wrote nothing into it.
-        Err(e) => unsafe { (*frame).rax = e as u64 },
+        Err(_) => unsafe { (*frame).rax = (-EIO) as u64 },
     }
-    finish_current(frame, me);
+    stop_if_server_gone(me);
 }
 
-/// Finishes the current thread's forwarded call in `frame`, or stops the
-/// thread if its server is gone.
-fn finish_current(frame: *mut TrapFrame, me: ThreadId) {
-    let result = sched::with_thread(me, |t| {
-        let link = t.linux?;
-        // SAFETY: our own frame; whoever completed the call is done with it.
-        Some(finish(unsafe { &mut *frame }, &link))
-    })
-    .flatten();
-    if let Some(Err(e)) = result {
-        crate::println!("container: thread {me}: its syscall server is gone ({e}); thread stopped");
+/// Stops the current thread, with a report, if its last call found the
+/// server gone.
+fn stop_if_server_gone(me: ThreadId) {
+    let gone = sched::with_thread(me, |t| t.linux.is_some_and(|l| l.server_gone));
+    if gone == Some(true) {
+        crate::println!("container: thread {me}: its syscall server is gone; thread stopped");
         sched::end_current(Ending::Killed);
     }
 }
 
 /// Where a container member whose call blocked on the fast path resumes
-/// when it is next scheduled: finish the call, then return to user mode.
+/// when it is next scheduled (not through the server's fast path): its
+/// result is already in `rax`.
 ///
 /// # Safety
 /// Entered only through a stack prepared by `Scheduler::fast_switch`, with
 /// `frame` the thread's own user frame.
 pub unsafe extern "C" fn resume_forwarded(frame: *mut TrapFrame) -> ! {
-    finish_current(frame, sched::current());
-    // SAFETY: `frame` tops this thread's kernel stack and now holds the
-    // app's registers with the result.
+    stop_if_server_gone(sched::current());
+    // SAFETY: `frame` tops this thread's kernel stack and holds the app's
+    // registers with the result.
     unsafe { return_to_user(frame) }
 }

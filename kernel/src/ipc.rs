@@ -56,6 +56,24 @@ pub fn message_in(frame: &TrapFrame) -> Message {
     }
 }
 
+/// The message thread `from` is sending: its message registers, or for a
+/// container member its Linux syscall (`crate::container_call`).
+fn sent_by(from: ThreadId) -> Option<Message> {
+    sched::with_thread(from, |t| {
+        if !t.user {
+            return None;
+        }
+        let linux = t.linux.is_some();
+        let frame = t.user_frame();
+        Some(if linux {
+            crate::container_call::linux_message(frame)
+        } else {
+            message_in(frame)
+        })
+    })
+    .flatten()
+}
+
 /// Writes a delivered message into a thread's registers.
 pub fn write_message(frame: &mut TrapFrame, badge: u64, m: &Message) {
     frame.rax = 0;
@@ -92,13 +110,12 @@ pub fn timeout_ticks(ms: u32) -> Option<u64> {
 /// transferred is dropped (its flag or byte count cleared), as in seL4:
 /// the register words always arrive.
 fn prepare(k: &mut Kernel, from: ThreadId, grant: bool, to: ThreadId) -> Message {
-    let Some(frame) = wait::frame_of(from) else {
+    let Some(sent) = sent_by(from) else {
         return Message {
             info: MessageInfo::new(0),
             mrs: [0; MAX_WORDS],
         };
     };
-    let sent = message_in(&frame);
     let words = sent.info.words().min(MAX_WORDS as u64) as usize;
     let mut mrs = [0; MAX_WORDS];
     mrs[..words].copy_from_slice(&sent.mrs[..words]);
@@ -184,7 +201,7 @@ pub fn send(
     call: bool,
     block: bool,
 ) -> Result<Outcome, Error> {
-    let info = MessageInfo(wait::frame_of(me).ok_or(Error::BadState)?.rsi);
+    let info = sent_by(me).ok_or(Error::BadState)?.info;
     check_info(info)?;
     if info.has_cap() && !grant {
         return Err(Error::NoRights);

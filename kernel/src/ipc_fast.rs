@@ -99,50 +99,70 @@ pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
     if !simple_message(f) {
         return;
     }
-    let k = KERNEL.lock();
+    let mut k = KERNEL.lock();
     let Some((object, badge)) = endpoint_cap(&k, me, f.rdi, Rights::WRITE) else {
-        return;
-    };
-    call_endpoint(f, k, me, object, badge);
-}
-
-/// Call on a known endpoint with `badge`: a container member's forwarded
-/// Linux syscall (`crate::container_call`), whose frame already holds the
-/// message. Returns only if a guard failed.
-#[inline(never)]
-pub fn try_call_endpoint(frame: *mut TrapFrame, me: ThreadId, object: ObjRef, badge: u64) {
-    // SAFETY: as in `try_call`.
-    let f = unsafe { &*frame };
-    if !simple_message(f) {
-        return;
-    }
-    call_endpoint(f, KERNEL.lock(), me, object, badge);
-}
-
-/// The part of Call after the capability: hand the message to a waiting
-/// receiver of `object` and switch to it. Returns only if a guard failed.
-fn call_endpoint(
-    f: &TrapFrame,
-    mut k: spin::MutexGuard<'_, Kernel>,
-    me: ThreadId,
-    object: ObjRef,
-    badge: u64,
-) {
-    let Some(Object::Endpoint(ep)) = k.get_mut(object) else {
-        return;
-    };
-    let Some(&server) = ep.receivers.front() else {
         return;
     };
     let mut guard = sched::lock();
     let Some(s) = guard.as_mut() else {
         return;
     };
-    let my_priority = s.thread(me).map_or(u8::MAX, |t| t.priority);
-    let my_serial = s.thread(me).map_or(0, |t| t.serial);
-    let Some(t) = s.thread(server.thread) else {
+    let Some(next) = hand_over_call(&mut k, s, me, object, badge, &register_message(f)) else {
         return;
     };
+    drop(guard);
+    drop(k);
+    leave_to(next)
+}
+
+/// Call for a container member's Linux syscall (`crate::container_call`):
+/// the endpoint and badge come from the thread's link, the message from
+/// its Linux registers. Returns only if a guard failed.
+#[inline(never)]
+pub fn try_linux_call(frame: *mut TrapFrame, me: ThreadId) {
+    // SAFETY: as in `try_call`.
+    let f = unsafe { &*frame };
+    if !canonical(f.rip) {
+        return;
+    }
+    let mut k = KERNEL.lock();
+    let mut guard = sched::lock();
+    let Some(s) = guard.as_mut() else {
+        return;
+    };
+    let Some(link) = s.thread(me).and_then(|t| t.linux) else {
+        return;
+    };
+    let message = crate::container_call::linux_message(f);
+    let Some(next) = hand_over_call(&mut k, s, me, link.endpoint, link.badge, &message) else {
+        return;
+    };
+    if let Some(l) = s.thread(me).and_then(|t| t.linux.as_mut()) {
+        l.calls += 1;
+    }
+    drop(guard);
+    drop(k);
+    leave_to(next)
+}
+
+/// The part of Call after the capability: if a receiver of `object` is
+/// ready, hand it `message` with `badge`, block `me` for the reply and
+/// switch to the receiver; returns the frame to leave to, or `None` (with
+/// nothing changed) if a guard failed.
+fn hand_over_call(
+    k: &mut Kernel,
+    s: &mut sched::Scheduler,
+    me: ThreadId,
+    object: ObjRef,
+    badge: u64,
+    message: &Message,
+) -> Option<*mut TrapFrame> {
+    let Some(Object::Endpoint(ep)) = k.get_mut(object) else {
+        return None;
+    };
+    let &server = ep.receivers.front()?;
+    let (my_priority, my_serial) = s.thread(me).map(|t| (t.priority, t.serial))?;
+    let t = s.thread(server.thread)?;
     let ready = t.user
         && t.ipc.token == server.token
         && t.ipc.waiting == Some(IpcWait::Recv)
@@ -150,12 +170,11 @@ fn call_endpoint(
         && t.priority >= my_priority
         && canonical(t.user_frame().rip);
     if !ready {
-        return;
+        return None;
     }
     // Every guard held: hand the message over.
     ep.receivers.pop_front();
-    let message = register_message(f);
-    write_message(t.user_frame(), badge, &message);
+    write_message(t.user_frame(), badge, message);
     t.ipc.waiting = None;
     t.ipc.token = fresh_token();
     t.ipc.reply_to = Some((me, my_serial));
@@ -165,10 +184,7 @@ fn call_endpoint(
         c.ipc.token = fresh_token();
         c.state = State::Blocked;
     }
-    let next = s.fast_switch(me, server.thread);
-    drop(guard);
-    drop(k);
-    leave_to(next)
+    Some(s.fast_switch(me, server.thread))
 }
 
 /// ReplyRecv: the server `me` replies to its waiting client and waits for
@@ -216,11 +232,11 @@ pub fn try_reply_recv(frame: *mut TrapFrame, me: ThreadId) {
     }
     // Every guard held: reply, and queue ourselves for the next message.
     let message = register_message(f);
-    write_message(c.user_frame(), 0, &message);
-    if let Some(link) = c.linux {
-        // A container member returns to its app straight from here. The
-        // reply status is 0, so `finish` cannot fail.
-        let _ = crate::container_call::finish(c.user_frame(), &link);
+    if c.linux.is_some() {
+        // A container member: only its `rax` changes, to the reply's MR0.
+        c.user_frame().rax = message.mrs[0];
+    } else {
+        write_message(c.user_frame(), 0, &message);
     }
     c.ipc.waiting = None;
     c.ipc.token = fresh_token();

@@ -95,7 +95,9 @@ fn complete_in(s: &mut Scheduler, w: Waiter, fill: impl FnOnce(&mut TrapFrame)) 
     if t.ipc.token != w.token || t.ipc.waiting.is_none() {
         return false;
     }
-    if t.user {
+    if t.linux.is_some() {
+        crate::container_call::complete_forwarded(t, fill);
+    } else if t.user {
         fill(t.user_frame());
     }
     t.ipc.waiting = None;

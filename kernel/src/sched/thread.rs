@@ -161,8 +161,7 @@ pub struct Thread {
     pub linux: Option<LinuxLink>,
 }
 
-/// How a container member's Linux syscalls are forwarded, and the app
-/// registers a forwarded call has borrowed.
+/// How a container member's Linux syscalls are forwarded.
 #[derive(Clone, Copy, Debug)]
 pub struct LinuxLink {
     /// The container's syscall endpoint (the container holds a reference,
@@ -170,9 +169,9 @@ pub struct LinuxLink {
     pub endpoint: crate::object::ObjRef,
     /// The badge the server sees on this thread's calls.
     pub badge: u64,
-    /// rdi rsi rdx r10 r8 r9 r12 r13 r14 r15 of the app, saved while the
-    /// frame holds the IPC registers of a forwarded call.
-    pub saved: [u64; 10],
+    /// Set when a forwarded call ended because the server is gone; the
+    /// thread stops when it next runs.
+    pub server_gone: bool,
     /// Syscalls forwarded so far.
     pub calls: u64,
 }

@@ -93,7 +93,7 @@ pub fn add_thread(caller: &mut Caller) -> Result<Results, Error> {
         let link = LinuxLink {
             endpoint: container.endpoint,
             badge,
-            saved: [0; 10],
+            server_gone: false,
             calls: 0,
         };
         k.hold(thread_obj, c);

@@ -99,8 +99,10 @@ pub fn run(info: &RootInfo, test_run: bool) -> Tally {
     };
     let parsed = bulkhead_manifest::parse_bytes(&text);
     for error in &parsed.errors {
-        let skipped = error.container.as_deref().unwrap_or("-");
-        println!("root: manifest {error} (container '{skipped}' skipped)");
+        match error.container.as_deref() {
+            Some(skipped) => println!("root: manifest {error} (container '{skipped}' skipped)"),
+            None => println!("root: manifest {error}"),
+        }
     }
     let Ok(notification) = ipc::notification_create(root_cap(root_slots::MEMORY)) else {
         println!("root: cannot create the supervisor's notification");

@@ -22,7 +22,10 @@ use bulkhead_rt::sys::{self, ThreadStatus};
 use bulkhead_rt::thread::{spawn, spawn_prepared, JoinHandle};
 use bulkhead_rt::{check, check_eq, check_err, check_ok, Test};
 
-use crate::fixture::{memory, own_thread_spec, wait_end, Sandbox, DATA_ADDR, STORE_ENTRY};
+use crate::fixture::{
+    memory, own_space, own_thread_spec, wait_end, Sandbox, DATA_ADDR, PRIORITY, STORE_ENTRY,
+};
+use bulkhead_rt::thread::ThreadSpec;
 
 pub const TESTS: &[Test] = &[
     Test {
@@ -52,6 +55,10 @@ pub const TESTS: &[Test] = &[
     Test {
         name: "containers::bad_requests_are_refused",
         run: bad_requests_are_refused,
+    },
+    Test {
+        name: "containers::a_server_reaches_only_spaces_it_holds",
+        run: a_server_reaches_only_spaces_it_holds,
     },
 ];
 
@@ -310,5 +317,46 @@ fn bad_requests_are_refused() -> Result<(), String> {
     check_ok!(sys::cap_delete(c));
     check_ok!(sys::cap_delete(note));
     check_ok!(sys::cap_delete(ep));
+    Ok(())
+}
+
+/// A thread whose capability table lacks an address space cannot read,
+/// write or map it through the handle its creator uses: like a syscall
+/// server, it reaches only the spaces it was given.
+fn a_server_reaches_only_spaces_it_holds() -> Result<(), String> {
+    const ADDR: u64 = 0x10000;
+    let victim = check_ok!(sys::space_create(memory()));
+    let frames = check_ok!(sys::frames_alloc(memory(), 1));
+    check_ok!(sys::space_map(
+        victim,
+        frames,
+        0,
+        1,
+        ADDR,
+        Rights::READ | Rights::WRITE
+    ));
+    check_ok!(sys::space_write(victim, ADDR, b"secret"));
+    let table = check_ok!(sys::table_create(memory(), 8));
+    let spec = ThreadSpec {
+        memory: memory(),
+        space: own_space(),
+        table,
+        priority: PRIORITY,
+    };
+    let server = check_ok!(spawn(&spec, move || {
+        let mut buf = [0u8; 6];
+        let read = sys::space_read(victim, ADDR, &mut buf);
+        let write = sys::space_write(victim, ADDR, b"xxxxxx");
+        let unmap = sys::space_unmap(victim, ADDR, 1);
+        let refused = |r: Result<(), Error>| matches!(r, Err(Error::InvalidCap | Error::StaleCap));
+        i32::from(!(refused(read) && refused(write) && refused(unmap)))
+    }));
+    check_eq!(check_ok!(server.join()), ThreadStatus::Exited(0));
+    let mut buf = [0u8; 6];
+    check_ok!(sys::space_read(victim, ADDR, &mut buf));
+    check_eq!(&buf, b"secret");
+    for cap in [table, frames, victim] {
+        check_ok!(sys::cap_delete(cap));
+    }
     Ok(())
 }
