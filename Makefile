@@ -28,7 +28,7 @@ USER_PROGRAMS := $(OUT)/root.elf $(OUT)/usertests.elf $(OUT)/linuxsrv.elf
 # The containers' Linux programs (C, musl) packed into one cpio archive
 # per container, and the manifests naming them (scripts/linux-build.sh).
 LINUX_SOURCES := $(shell find user/linux -type f 2>/dev/null) scripts/linux-build.sh
-CONTAINER_FILES := $(OUT)/test.manifest $(OUT)/demo.manifest \
+CONTAINER_FILES := $(OUT)/test.manifest $(OUT)/full-test.manifest $(OUT)/demo.manifest \
   $(OUT)/alpha-files.cpio $(OUT)/beta-files.cpio $(OUT)/crashy-files.cpio
 ARCHIVES := $(OUT)/alpha-files.cpio:alpha-files $(OUT)/beta-files.cpio:beta-files \
   $(OUT)/crashy-files.cpio:crashy-files
@@ -37,6 +37,8 @@ ARCHIVES := $(OUT)/alpha-files.cpio:alpha-files $(OUT)/beta-files.cpio:beta-file
 # file archives). `make run` boots the demo manifest, the tests the test one.
 BASE_MODULES := $(OUT)/root.elf:root $(OUT)/usertests.elf:usertests
 MODULES := $(BASE_MODULES) $(OUT)/linuxsrv.elf:linuxsrv $(OUT)/test.manifest:manifest $(ARCHIVES)
+# The main test run also injects faults into containers (robust.manifest).
+FULL_MODULES := $(BASE_MODULES) $(OUT)/linuxsrv.elf:linuxsrv $(OUT)/full-test.manifest:manifest $(ARCHIVES)
 RUN_MODULES := $(BASE_MODULES) $(OUT)/linuxsrv.elf:linuxsrv $(OUT)/demo.manifest:manifest $(ARCHIVES)
 USER_FLAGS := -C relocation-model=static -C force-frame-pointers=yes
 
@@ -121,7 +123,7 @@ endef
 
 test-kernel: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	@mkdir -p $(OUT)
-	$(call boot_test,test-grub,$(TEST_CMDLINE),grub,--memory $(MEMORY),$(MODULES))
+	$(call boot_test,test-grub,$(TEST_CMDLINE),grub,--memory $(MEMORY),$(FULL_MODULES))
 	@grep -q "root: manifest line .*: unknown mode 'fast'.*container 'broken' skipped" $(OUT)/test-grub.log || \
 	  { echo "test: the manifest's bad container was not reported and skipped"; exit 1; }
 

@@ -4,7 +4,8 @@
 #
 #   scripts/linux-build.sh OUT_DIR   ->  OUT_DIR/linux/bin/PROGRAM      (static musl ELFs)
 #                                        OUT_DIR/<container>-files.cpio (one per user/linux/trees/<container>)
-#                                        OUT_DIR/{test,demo,bench}.manifest (copies)
+#                                        OUT_DIR/{test,demo,bench}.manifest (copies), OUT_DIR/full-test.manifest
+#                                        (test.manifest + robust.manifest)
 #
 # Every user/linux/src/NAME.c is one program, built with musl-gcc -static
 # (hello also as hello-pie, a static PIE) and stripped; a program is only
@@ -83,4 +84,6 @@ done
 cp "$here/user/linux/test.manifest" "$out/test.manifest"
 cp "$here/user/linux/demo.manifest" "$out/demo.manifest"
 cp "$here/user/linux/bench.manifest" "$out/bench.manifest"
+# The 128 MiB test run also injects faults (user/linux/robust.manifest).
+cat "$here/user/linux/test.manifest" "$here/user/linux/robust.manifest" >"$out/full-test.manifest"
 echo "linux-build: $programs programs, $archives archives in $out"

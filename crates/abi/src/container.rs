@@ -68,6 +68,18 @@ pub const EINTR: i64 = 4;
 /// treats as "crash now" (for the fault-isolation tests).
 pub const TEST_CRASH_SERVER: u64 = 0x4b_7e57;
 
+/// Likewise "stop answering": the server spins forever without replying
+/// (for the supervisor's never-replying-server test).
+pub const TEST_HANG_SERVER: u64 = 0x4b_7e58;
+
+/// The badge a supervisor's own calls to a syscall server carry (the
+/// unbadged endpoint capability). Apps' badges are never 0.
+pub const SUPERVISOR_BADGE: u64 = 0;
+
+/// A supervisor's call asking a syscall server whether it still answers
+/// (MR0); the server replies at once with MR0 = 0.
+pub const PING: u64 = 1;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,8 @@
 //! run /bin/hello a "b c"     # start a program, wait for it to end (repeatable)
 //! spawn /bin/worker          # start a program without waiting
 //! expect 0                   # exit status the previous run/spawn must end with;
-//!                            # or `expect signal 11` for killed by a signal
+//!                            # or `expect signal 11` for killed by a signal,
+//!                            # or `expect refused` for not started (a limit)
 //! ```
 //!
 //! Every directive after a `container` line belongs to that container, up
@@ -118,6 +119,9 @@ pub enum Expect {
     Exit(i32),
     /// `expect signal N`: killed by signal N (1 to 64).
     Signal(i32),
+    /// `expect refused`: not started at all, because a limit (threads,
+    /// memory, capability slots) refused it.
+    Refused,
 }
 
 /// One `run` or `spawn` line.

@@ -154,12 +154,14 @@ pub fn program_args(directive: &str, args: &[String]) -> Result<Vec<String>, Str
     Ok(args.to_vec())
 }
 
-/// `expect N` (exit status 0 to 255) or `expect signal N` (1 to 64).
+/// `expect N` (exit status 0 to 255), `expect signal N` (1 to 64) or
+/// `expect refused` (the program must not be started: a limit said no).
 pub fn expect(args: &[String]) -> Result<Expect, String> {
     let (words, signal) = match args {
+        [word] if word == "refused" => return Ok(Expect::Refused),
         [word, number] if word == "signal" => (number, true),
         [number] => (number, false),
-        _ => return Err("'expect' takes a status or 'signal N'".to_string()),
+        _ => return Err("'expect' takes a status, 'signal N' or 'refused'".to_string()),
     };
     let value = decimal(words).and_then(|n| i32::try_from(n).ok());
     match (value, signal) {

@@ -187,6 +187,13 @@ run /bin/echo "say \"hi\"" "back\\slash" a#b # comment"#,
 }
 
 #[test]
+fn refused_is_an_expectation() {
+    let m = bulkhead_manifest::parse("container a\nrun /bin/x\nexpect refused\n");
+    assert!(m.errors.is_empty(), "{:?}", m.errors);
+    assert_eq!(m.containers[0].programs[0].expect, Some(Expect::Refused));
+}
+
+#[test]
 fn expectations() {
     body_error("expect 0", "without a preceding run or spawn");
     body_error("run /bin/x\nexpect 0\nexpect 1", "already has an 'expect'");

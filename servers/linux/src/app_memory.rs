@@ -29,6 +29,7 @@ pub struct AppMemory {
 pub fn errno_of(error: Error) -> Errno {
     match error {
         Error::QuotaExhausted | Error::OutOfMemory => Errno::ENOMEM,
+        Error::TableFull => Errno::EAGAIN,
         Error::WriteAndExecute | Error::NoRights => Errno::EACCES,
         Error::AlreadyMapped => Errno::EEXIST,
         Error::BadAddress | Error::NotMapped => Errno::EFAULT,

@@ -3,7 +3,7 @@
 //!
 //! The root server starts one instance per `ipc` container, holding only
 //! that container's capabilities: its memory quota (which pays for the
-//! server and for every app), the container, the container's syscall
+//! server; the manifest's `memory` is split off for the apps), the container, the container's syscall
 //! endpoint, a badged capability to the supervisor's notification, the
 //! read-only file archive, and the console. Its option string names the
 //! container (`name=alpha first=0 archive=N signal=BITS test=0|1`), and the
@@ -11,8 +11,9 @@
 //! container's section.
 //!
 //! It fills the container's file tree from the archive, then starts the
-//! container's programs in order (`run` waits for the program to end before
-//! the next; `spawn` does not) and serves their syscalls:
+//! container's programs in order (`run` waits for the programs before it
+//! and then for its own to end before the next; `spawn` does not wait)
+//! and serves their syscalls:
 //!
 //! ```text
 //!  loop:  ReplyRecv(endpoint, previous result)   (Recv when none is due)
@@ -44,7 +45,7 @@ use alloc::vec;
 
 use bulkhead_linux::{Container, Fs};
 use bulkhead_manifest::ContainerSpec;
-use bulkhead_rt::abi::CapRef;
+use bulkhead_rt::abi::PAGE_SIZE;
 use bulkhead_rt::boot::{child_cap, init_child};
 use bulkhead_rt::child::{StartInfo, CONFIG_ADDR};
 use bulkhead_rt::mem::ReadOnlyMapping;
@@ -56,8 +57,6 @@ bulkhead_rt::entry!(main);
 const HEAP_INITIAL_PAGES: u64 = 64;
 /// Where the file archive is mapped while the tree is filled from it.
 const ARCHIVE_WINDOW: u64 = 0x0000_2000_0000_0000;
-/// The share of the quota the file tree may hold.
-const FILES_SHARE_DIVISOR: u64 = 8;
 
 /// Positions of the server's capabilities in `StartInfo::extra`.
 pub mod extra_slots {
@@ -86,7 +85,7 @@ fn main(argument: u64) -> i32 {
         println!("[{name}] linux-server: my container is not in the manifest");
         return 2;
     };
-    let fs = match files(start, options, memory) {
+    let fs = match files(start, options) {
         Ok(fs) => fs,
         Err(reason) => {
             println!("[{name}] linux-server: cannot read the file archive: {reason}");
@@ -94,11 +93,26 @@ fn main(argument: u64) -> i32 {
         }
     };
     let number = |key| cmdline::value(options, key).and_then(|v| v.parse().ok());
+    // The apps get exactly the manifest's memory, split off so that an
+    // app exhausting it cannot starve the server's own heap.
+    let apps_memory = match sys::memory_split(memory, spec.memory_bytes.div_ceil(PAGE_SIZE)) {
+        Ok(quota) => quota,
+        Err(error) => {
+            println!("[{name}] linux-server: cannot set aside the apps' memory: {error}");
+            return 2;
+        }
+    };
+    // Files live in the server's heap: let them grow by a quarter of what
+    // is left of the server's share (a quarter, because a growing file's
+    // buffer is copied when it doubles), so no write can exhaust the heap.
+    let left = sys::memory_info(memory).map_or(0, |m| m.free());
+    let mut fs = fs;
+    fs.set_limit(fs.used_bytes().saturating_add(left * PAGE_SIZE / 4));
     let mut server = server::Server::new(
         spec,
         Container::new(name, fs),
         apps::Caps {
-            memory,
+            memory: apps_memory,
             endpoint: start.extra[extra_slots::ENDPOINT],
             container: start.extra[extra_slots::CONTAINER],
             console: child_cap(child_slots::CONSOLE),
@@ -126,12 +140,12 @@ fn own_spec(start: &StartInfo, name: &str) -> Option<ContainerSpec> {
 }
 
 /// The file tree, filled from the archive (an empty tree if there is none).
-fn files(start: &StartInfo, options: &str, memory: CapRef) -> Result<Fs, String> {
+fn files(start: &StartInfo, options: &str) -> Result<Fs, String> {
     let archive = start.extra[extra_slots::ARCHIVE];
     let len = cmdline::value(options, "archive")
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
-    let mut fs = if archive.is_null() || len == 0 {
+    let fs = if archive.is_null() || len == 0 {
         Fs::new()
     } else {
         let own_space = child_cap(child_slots::SELF_SPACE);
@@ -139,7 +153,5 @@ fn files(start: &StartInfo, options: &str, memory: CapRef) -> Result<Fs, String>
             .map_err(|e| alloc::format!("{e}"))?;
         Fs::from_cpio(mapping.bytes()).map_err(|e| alloc::format!("{e}"))?
     };
-    let quota = sys::memory_info(memory).map_err(|e| alloc::format!("{e}"))?;
-    fs.set_limit(quota.pages * bulkhead_rt::abi::PAGE_SIZE / FILES_SHARE_DIVISOR);
     Ok(fs)
 }

@@ -2,6 +2,9 @@
 //! answer their syscalls through the personality, end them, and keep the
 //! supervisor informed.
 //!
+//! Besides its apps, the supervisor calls it (badge 0) to check that it
+//! still answers (`PING`).
+//!
 //! The loop owns at most one pending reply: after a syscall that returns,
 //! the next receive is a ReplyRecv carrying the result (one kernel entry
 //! for both, and the fast path when the app is the only caller). An app
@@ -13,7 +16,7 @@ use alloc::vec::Vec;
 
 use bulkhead_linux::{Container, Outcome};
 use bulkhead_manifest::ContainerSpec;
-use bulkhead_rt::abi::container::TEST_CRASH_SERVER;
+use bulkhead_rt::abi::container::{PING, SUPERVISOR_BADGE, TEST_CRASH_SERVER, TEST_HANG_SERVER};
 use bulkhead_rt::abi::ipc::MessageInfo;
 use bulkhead_rt::abi::CapRef;
 use bulkhead_rt::child::REPORT_ADDR;
@@ -70,7 +73,7 @@ impl Server {
         let mut next = first;
         let mut reply: Option<i64> = None;
         loop {
-            while next < self.spec.programs.len() && !self.waiting_for_one() {
+            while next < self.spec.programs.len() && self.may_start(next) {
                 self.start(next);
                 next += 1;
             }
@@ -98,9 +101,17 @@ impl Server {
         self.publish();
     }
 
-    /// True while a `run` program (not a `spawn` one) is alive.
-    fn waiting_for_one(&self) -> bool {
-        self.apps.iter().flatten().any(|app| app.wait)
+    /// Whether program `index` may start now: nothing starts while a `run`
+    /// program is alive, and a `run` program also waits until every
+    /// program before it has ended (so `spawn, spawn, run` is "start two,
+    /// then run the third once they are done").
+    fn may_start(&self, index: usize) -> bool {
+        let mut alive = self.apps.iter().flatten();
+        if self.spec.programs[index].wait {
+            alive.next().is_none()
+        } else {
+            !alive.any(|app| app.wait)
+        }
     }
 
     /// Starts program `index` in a free slot, or records why it could not.
@@ -153,6 +164,9 @@ impl Server {
 
     /// Serves one message; returns the reply due, if any.
     fn handle(&mut self, r: &Received) -> Option<i64> {
+        if r.badge == SUPERVISOR_BADGE {
+            return Some(self.control(r.message.mrs[0]));
+        }
         let (slot, fault) = apps::slot_of(r.badge)?;
         let mrs = r.message.mrs;
         if fault {
@@ -168,12 +182,8 @@ impl Server {
             self.end(slot, Ending::Signaled(signal));
             return None;
         }
-        if mrs[0] == TEST_CRASH_SERVER && self.test {
-            println!(
-                "[{}] linux-server: crashing on request",
-                self.container.name()
-            );
-            bulkhead_rt::arch::crash_now();
+        if self.test {
+            self.test_trigger(mrs[0]);
         }
         let app = self.apps.get_mut(slot)?.as_mut()?;
         let mut backend = AppBackend {
@@ -196,6 +206,33 @@ impl Server {
             Outcome::Exit(status) => {
                 self.end(slot, Ending::Exited(status));
                 None
+            }
+        }
+    }
+
+    /// A call from the supervisor: `PING` is answered at once (0); anything
+    /// else is refused (-1).
+    fn control(&self, request: u64) -> i64 {
+        if request == PING {
+            0
+        } else {
+            -1
+        }
+    }
+
+    /// In test runs, two Linux numbers no Linux uses break the server on
+    /// purpose, for the supervisor's tests: one crashes it, one makes it
+    /// spin forever without answering anyone.
+    fn test_trigger(&self, number: u64) {
+        let name = self.container.name();
+        if number == TEST_CRASH_SERVER {
+            println!("[{name}] linux-server: crashing on request");
+            bulkhead_rt::arch::crash_now();
+        }
+        if number == TEST_HANG_SERVER {
+            println!("[{name}] linux-server: hanging on request");
+            loop {
+                core::hint::spin_loop();
             }
         }
     }

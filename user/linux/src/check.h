@@ -46,6 +46,17 @@ static inline int host_check(void)
     return getenv("BULKHEAD_ROOT") != NULL;
 }
 
+#include <sys/utsname.h>
+
+/* True inside a Bulkhead container (its personality's uname release ends
+ * in "-bulkhead"). Programs that would harm a real kernel (the fuzzer) or
+ * eat a real machine's memory (hog) run only there. */
+static inline int in_bulkhead(void)
+{
+    struct utsname u;
+    return uname(&u) == 0 && strstr(u.release, "bulkhead") != NULL;
+}
+
 static inline const char *P(const char *path)
 {
     static char buf[4][512];
