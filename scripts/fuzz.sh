@@ -8,9 +8,13 @@
 #    fuzz.elf;
 # 3. a GRUB ISO whose boot modules are `root` and `fuzz`, with the command
 #    line `user.fuzz.count=COUNT user.fuzz.seed=SEED loglevel=warn` (plus
-#    FUZZ_CMDLINE): the root server runs `fuzz` instead of the tests,
-#    prints `test fuzz::run ... ok` (or FAILED) and `1 passed, 0 failed`,
-#    and ends QEMU with the verdict;
+#    FUZZ_CMDLINE), and a container (the syscall server, a manifest written
+#    here, an archive) whose program `fuzz` (user/linux/src/fuzz.c) makes
+#    the same number of random Linux system calls from the same seed: the
+#    root server runs `fuzz` instead of the tests, then the container,
+#    prints `test fuzz::run ... ok` (or FAILED), one line per container
+#    program and the leak check, the `N passed, N failed` summary, and
+#    ends QEMU with the verdict;
 # 4. `bulkhead-runner test`, which judges the run like any test run: a
 #    kernel panic, a triple fault, a hang (host timeout) or a fuzzer that
 #    did not exit with 0 (a finding, or a crash) is a failure.
@@ -31,7 +35,7 @@ seed=${2:-1}
 case "$count$seed" in
 *[!0-9]* | "") echo "fuzz: COUNT and SEED must be decimal numbers" >&2; exit 2 ;;
 esac
-timeout=${FUZZ_TIMEOUT:-$((120 + count / 25))}
+timeout=${FUZZ_TIMEOUT:-$((120 + count / 10))}
 memory=${FUZZ_MEMORY:-128M}
 cmdline="user.fuzz.count=$count user.fuzz.seed=$seed loglevel=warn${FUZZ_CMDLINE:+ $FUZZ_CMDLINE}"
 out="$here/target/fuzz"
@@ -41,8 +45,21 @@ cargo=${CARGO:-$(command -v cargo 2>/dev/null || echo /usr/bin/cargo)}
 mkdir -p "$out"
 "$here/scripts/kernel-build.sh" "$out/bulkhead.elf"
 "$here/scripts/user-build.sh" "$out"
+"$here/scripts/linux-build.sh" "$out" >/dev/null
+cat >"$out/fuzz.manifest" <<MANIFEST
+# Written by scripts/fuzz.sh: the same number of random Linux system calls
+# in a container, then a program that must still run.
+container fuzz
+memory 8M
+files crashy-files
+run /bin/fuzz $count $seed
+expect 0
+run /bin/hello
+expect 0
+MANIFEST
 "$here/scripts/mkiso.sh" "$out/bulkhead.elf" "$out/fuzz.iso" "$cmdline" grub \
-    "$out/root.elf:root" "$out/fuzz.elf:fuzz"
+    "$out/root.elf:root" "$out/fuzz.elf:fuzz" "$out/linuxsrv.elf:linuxsrv" \
+    "$out/fuzz.manifest:manifest" "$out/crashy-files.cpio:crashy-files"
 (cd "$here" && "$cargo" build -q --release -p bulkhead-runner)
 started=$(date +%s)
 status=0

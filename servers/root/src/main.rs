@@ -14,8 +14,10 @@
 //! exited as expected.
 //! A `fuzz` module (the ISO `scripts/fuzz.sh` boots) is run the same way,
 //! with the command line's `user.fuzz.*` options passed on in its start
-//! info (see [`fuzz_options`]); the root server then prints one test line
-//! for the fuzz run and the `N passed, N failed` summary the runner judges.
+//! info (see [`fuzz_options`]), followed by the manifest's containers (the
+//! Linux-syscall fuzzer); the root server then prints one test line for
+//! the fuzz run, the containers' lines and the `N passed, N failed`
+//! summary the runner judges.
 //!
 //! After the user-land tests it starts the containers of the `manifest`
 //! module, if there is one, and supervises their syscall servers (see
@@ -210,12 +212,16 @@ fn run_fuzz(module: &ModuleInfo, info: &RootInfo) -> ! {
     };
     total.record(success);
     println!("{}", bulkhead_rt::report::result_line("fuzz::run", success));
+    // The Linux-syscall fuzzer in a container, when the ISO has one.
+    let linux = containers::run(info, true);
+    total.passed += linux.passed;
+    total.failed += linux.failed;
     println!("{}", total.summary_line());
     let debug_exit = root_cap(root_slots::EXIT_PORTS);
     bulkhead_rt::exit_emulator(
         debug_exit,
         root_cap(root_slots::BOCHS_PORT),
-        success && total.all_passed(),
+        total.all_passed(),
     )
 }
 
