@@ -10,6 +10,7 @@
 //! memory 16M                 # quota: bytes, optional K, M or G suffix, 1M to 4G (default 16M)
 //! files alpha-files          # boot module holding the cpio archive (default: an empty tree)
 //! threads 16                 # limit on app threads/processes, 1 to 1024 (default 32)
+//! slots 64                   # capability slots of its server, 16 to 4096 (default 256)
 //! env HOME=/                 # environment for every program of this container (repeatable)
 //! run /bin/hello a "b c"     # start a program, wait for it to end (repeatable)
 //! spawn /bin/worker          # start a program without waiting
@@ -23,8 +24,8 @@
 //! [`words`]: whitespace separates, double quotes group (with `\"` and
 //! `\\` inside), and a `#` starting a word begins a comment. A program's
 //! first word is its absolute path, which is also its `argv[0]`; a line
-//! has at most 32 arguments and 4096 bytes. `mode`, `memory`, `files` and
-//! `threads` may each appear once per container.
+//! has at most 32 arguments and 4096 bytes. `mode`, `memory`, `files`,
+//! `threads` and `slots` may each appear once per container.
 //!
 //! Design and invariants: [`parse`] never fails as a whole and never
 //! panics. It returns every container it could read completely and one
@@ -50,7 +51,8 @@ use core::fmt;
 use core::str::FromStr;
 
 pub use values::{
-    MAX_ARGS, MAX_MEMORY, MAX_MODULE_NAME_LEN, MAX_NAME_LEN, MAX_THREADS, MIN_MEMORY,
+    MAX_ARGS, MAX_MEMORY, MAX_MODULE_NAME_LEN, MAX_NAME_LEN, MAX_SLOTS, MAX_THREADS, MIN_MEMORY,
+    MIN_SLOTS,
 };
 
 /// Longest accepted line, in bytes (without the newline).
@@ -58,6 +60,7 @@ pub const MAX_LINE_LEN: usize = 4096;
 /// Defaults for a container that does not say.
 pub const DEFAULT_MEMORY: u64 = 16 << 20;
 pub const DEFAULT_THREADS: u32 = 32;
+pub const DEFAULT_SLOTS: u32 = 256;
 
 /// Where a container's system calls run (see the design brief).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -145,6 +148,9 @@ pub struct ContainerSpec {
     /// The boot module holding the container's cpio archive.
     pub files: Option<String>,
     pub threads: u32,
+    /// Capability slots of the syscall server's table (its apps' spaces,
+    /// tables and threads live there).
+    pub slots: u32,
     /// `KEY=VALUE` entries, in manifest order.
     pub env: Vec<String>,
     /// Programs, in manifest order.
@@ -162,6 +168,7 @@ impl ContainerSpec {
             memory_bytes: DEFAULT_MEMORY,
             files: None,
             threads: DEFAULT_THREADS,
+            slots: DEFAULT_SLOTS,
             env: Vec::new(),
             programs: Vec::new(),
             line,
@@ -222,6 +229,7 @@ struct Seen {
     memory: bool,
     files: bool,
     threads: bool,
+    slots: bool,
 }
 
 /// The container being read.
@@ -329,12 +337,13 @@ impl Parser {
     }
 }
 
-const DIRECTIVES: [&str; 9] = [
+const DIRECTIVES: [&str; 10] = [
     "container",
     "mode",
     "memory",
     "files",
     "threads",
+    "slots",
     "env",
     "run",
     "spawn",
@@ -347,7 +356,7 @@ fn is_directive(word: &str) -> bool {
 
 fn unknown_directive(word: &str) -> String {
     format!(
-        "unknown directive {} (expected container, mode, memory, files, threads, env, run, spawn or expect)",
+        "unknown directive {} (expected container, mode, memory, files, threads, slots, env, run, spawn or expect)",
         values::quoted(word)
     )
 }
@@ -361,6 +370,7 @@ fn apply(current: &mut Current, directive: &str, args: &[String]) -> Result<(), 
         "memory" => once(&mut seen.memory, directive)?,
         "files" => once(&mut seen.files, directive)?,
         "threads" => once(&mut seen.threads, directive)?,
+        "slots" => once(&mut seen.slots, directive)?,
         _ => {}
     }
     match directive {
@@ -371,6 +381,7 @@ fn apply(current: &mut Current, directive: &str, args: &[String]) -> Result<(), 
             spec.files = Some(name);
         }
         "threads" => spec.threads = values::single(directive, args).and_then(values::threads)?,
+        "slots" => spec.slots = values::single(directive, args).and_then(values::slots)?,
         "env" => {
             let entry = values::single(directive, args).and_then(values::env)?;
             spec.env.push(entry);

@@ -17,6 +17,9 @@ pub const MIN_MEMORY: u64 = 1 << 20;
 pub const MAX_MEMORY: u64 = 4 << 30;
 /// Largest thread limit.
 pub const MAX_THREADS: u32 = 1024;
+/// Fewest and most capability slots a syscall server's table may have.
+pub const MIN_SLOTS: u32 = 16;
+pub const MAX_SLOTS: u32 = 4096;
 /// Longest container name, and longest boot-module name for `files`.
 pub const MAX_NAME_LEN: usize = 15;
 pub const MAX_MODULE_NAME_LEN: usize = 64;
@@ -115,6 +118,17 @@ pub fn threads(text: &str) -> Result<u32, String> {
         Some(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
         _ => Err(format!(
             "bad thread limit {} (a number from 1 to {MAX_THREADS})",
+            quoted(text)
+        )),
+    }
+}
+
+/// `slots N`: capability slots of the container's syscall server.
+pub fn slots(text: &str) -> Result<u32, String> {
+    match decimal(text).and_then(|n| u32::try_from(n).ok()) {
+        Some(n) if (MIN_SLOTS..=MAX_SLOTS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "bad slot count {} (a number from {MIN_SLOTS} to {MAX_SLOTS})",
             quoted(text)
         )),
     }

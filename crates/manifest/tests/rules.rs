@@ -187,6 +187,25 @@ run /bin/echo "say \"hi\"" "back\\slash" a#b # comment"#,
 }
 
 #[test]
+fn slots_set_the_server_table_size() {
+    let m = bulkhead_manifest::parse("container a\nslots 24\n");
+    assert!(m.errors.is_empty(), "{:?}", m.errors);
+    assert_eq!(m.containers[0].slots, 24);
+    let d = bulkhead_manifest::parse("container a\n");
+    assert_eq!(d.containers[0].slots, bulkhead_manifest::DEFAULT_SLOTS);
+    for bad in ["15", "4097", "x"] {
+        let m = bulkhead_manifest::parse(&format!("container a\nslots {bad}\n"));
+        assert!(
+            m.errors[0].reason.contains("bad slot count"),
+            "{:?}",
+            m.errors
+        );
+    }
+    let twice = bulkhead_manifest::parse("container a\nslots 20\nslots 30\n");
+    assert_eq!(twice.errors.len(), 1);
+}
+
+#[test]
 fn refused_is_an_expectation() {
     let m = bulkhead_manifest::parse("container a\nrun /bin/x\nexpect refused\n");
     assert!(m.errors.is_empty(), "{:?}", m.errors);

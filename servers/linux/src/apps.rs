@@ -158,14 +158,17 @@ fn load(
     };
     let loaded =
         bulkhead_linux_exec::load(&mut memory, image, &argv, &envp, &config).map_err(|error| {
-            bulkhead_rt::println!(
-                "[{}] cannot start {}: {error}",
-                container.name(),
-                start.path
-            );
             match error {
+                // Out of memory or slots: the caller reports the errno.
                 ExecError::Target(Errno(e)) => e,
-                _ => ENOEXEC,
+                malformed => {
+                    bulkhead_rt::println!(
+                        "[{}] cannot start {}: {malformed}",
+                        container.name(),
+                        start.path
+                    );
+                    ENOEXEC
+                }
             }
         })?;
     let mut process = container.new_process(None, LAYOUT);

@@ -150,8 +150,9 @@ impl Server {
             }
             Err(errno) => {
                 let path: &String = &program.path;
+                let name = bulkhead_linux::Errno(errno).name().unwrap_or("?");
                 println!(
-                    "[{}] cannot start {path}: errno {errno}",
+                    "[{}] cannot start {path}: {name} (errno {errno})",
                     self.container.name()
                 );
                 self.report

@@ -289,6 +289,7 @@ fn start_server(c: &mut Supervised, index: usize, setup: &Setup) -> Result<(), S
         ],
         config: setup.manifest,
         priority: None,
+        table_slots: Some(c.spec.slots),
     };
     let started = process::launch_with(&setup.server, &launch);
     let result = match started {

@@ -89,6 +89,8 @@ pub struct Launch<'a> {
     pub config: &'a [u8],
     /// Its thread's priority (default: `DEFAULT_PRIORITY`).
     pub priority: Option<u64>,
+    /// Slots of its capability table (default: [`CHILD_TABLE_SLOTS`]).
+    pub table_slots: Option<u32>,
 }
 
 /// Starts `module` as a child process (see the module docs).
@@ -137,7 +139,8 @@ fn build(
     let entry = load_module(module, target)?;
     map_stack(target)?;
     let priority = options.priority.unwrap_or(DEFAULT_PRIORITY);
-    let table = fill_table(target, priority, made)?;
+    let slots = options.table_slots.unwrap_or(CHILD_TABLE_SLOTS);
+    let table = fill_table(target, priority, slots, made)?;
     let mut info = StartInfo::new(table.child_view, options.filter);
     info.extra = give_extra(table.table, &options.extra)?;
     info.config_len = write_config(target, options.config)?;
@@ -238,9 +241,10 @@ struct FilledTable {
 fn fill_table(
     target: &Target,
     priority: u64,
+    slots: u32,
     made: &mut alloc::vec::Vec<CapRef>,
 ) -> Result<FilledTable, LoadError> {
-    let table = sys::table_create(target.memory, CHILD_TABLE_SLOTS).map_err(at("create table"))?;
+    let table = sys::table_create(target.memory, slots).map_err(at("create table"))?;
     made.push(table);
     let give = |cap: CapRef| sys::cap_copy(cap, Some(table), Rights::ALL);
     let own_table = give(table).map_err(at("give table"))?;
