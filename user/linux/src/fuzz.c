@@ -17,8 +17,9 @@
  * A few calls would end or wreck the fuzzer rather than test the server,
  * and are left out or tamed: exit and exit_group, real signals to itself,
  * brk/munmap/mprotect/mremap and MAP_FIXED mappings (which could unmap
- * the fuzzer's own code), sleeps longer than a microsecond, and the
- * test-only "break the server" numbers. What the test checks is that the server never crashes: the
+ * the fuzzer's own code), a new FS base (its thread-local storage, where
+ * errno lives: only ARCH_GET_FS is made), sleeps longer than a
+ * microsecond, and the test-only "break the server" numbers. What the test checks is that the server never crashes: the
  * container's next program must still run.
  */
 #include <stdint.h>
@@ -89,6 +90,7 @@ static void tame(uint64_t nr, uint64_t *a)
         a[0]++;
     switch (nr) {
     case 9: a[3] &= ~(uint64_t)(MAP_FIXED | 0x100000); break; /* mmap: no MAP_FIXED(_NOREPLACE) */
+    case 158: a[0] = 0x1003; a[1] = (uint64_t)(scratch + next() % SCRATCH); break; /* arch_prctl: GET_FS only */
     case 35: a[0] = (uint64_t)&short_nap; break;                 /* nanosleep */
     case 230: a[0] = 0; a[1] = 0; a[2] = (uint64_t)&short_nap; break; /* clock_nanosleep */
     case 7: a[2] = 0; break;                                      /* poll: no timeout */
