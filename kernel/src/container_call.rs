@@ -4,8 +4,9 @@
 //! system calls, not Bulkhead ones. `syscall::dispatch` hands them to
 //! [`forward`], which sends each as an IPC Call on the container's syscall
 //! endpoint, so the call travels exactly like any other Call: through the
-//! fast path (`ipc_fast::try_linux_call`) when the server is waiting, else
-//! through the slow path, which defines the semantics.
+//! fast path (`ipc_fast::try_linux_call`, which `syscall_entry` tries
+//! before `dispatch`) when the server is waiting, else through the slow
+//! path here, which defines the semantics.
 //!
 //! The app's registers are never rewritten. The message is read straight
 //! from them, and the reply writes only `rax`:
@@ -74,7 +75,6 @@ pub fn complete_forwarded(t: &mut Thread, fill: impl FnOnce(&mut TrapFrame)) {
 /// Serves the current thread's Linux syscall (its frame at `frame`).
 pub fn forward(frame: *mut TrapFrame) {
     let me = sched::current();
-    crate::ipc_fast::try_linux_call(frame, me);
     let link = sched::with_thread(me, |t| {
         let link = t.linux.as_mut()?;
         link.calls += 1;

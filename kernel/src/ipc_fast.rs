@@ -11,7 +11,16 @@
 //! space; with PCIDs a no-flush one whenever the partner's PCID still holds
 //! only its own TLB entries, see `mm::pcid`).
 //!
-//! Both entry points are `#[inline(never)]`: committing rewrites the words
+//! The common case is kept short on purpose: both locks are taken once
+//! (with `try_lock`: a taken lock just means the slow path), each thread
+//! record is looked up once and then used through a pointer, the endpoint
+//! capability is checked by index, generation, rights and type only
+//! (`Kernel::endpoint_cap`), the words are copied register by register,
+//! and the switch (`Scheduler::fast_switch`) does only what the next
+//! thread needs. The exit is `return_to_user_fast`, which skips the SYSRET
+//! checks that the guards have already made.
+//!
+//! Every entry point is `#[inline(never)]`: committing rewrites the words
 //! just below the caller's saved registers (its kernel stack is re-prepared
 //! to resume straight into user mode), which must be frames of `dispatch`
 //! that are abandoned, never this function's own.
@@ -23,21 +32,24 @@
 //!   endpoint cap with WRITE?               endpoint cap with READ, no sender or fault queued?
 //!   a receiver at the queue front,         a reply target still waiting for us,
 //!     still waiting, a user thread,          a user thread, not being suspended,
-//!     not being suspended, priority ≥ ours   priority ≥ ours
+//!     not a container member, not being      priority ≥ ours, canonical return
+//!     suspended, priority ≥ ours,            address
+//!     canonical return address
 //!   -> hand over, switch, sysret           -> hand over, queue us, switch, sysret
 //! ```
 //!
 //! A message with a capability, buffer bytes, a timeout or the
 //! `FORCE_SLOW` bit never qualifies (its info word exceeds 8).
 
-use crate::arch::x86_64::syscall_entry::return_to_user;
+use crate::arch::x86_64::syscall_entry::return_to_user_fast;
 use crate::arch::x86_64::trap_entry::TrapFrame;
-use crate::ipc::{message_in, write_message, Message};
-use crate::object::{Kernel, ObjRef, Object, KERNEL};
-use crate::sched::ipc::{fresh_token, Waiter};
-use crate::sched::thread::IpcWait;
-use crate::sched::{self, State, ThreadId};
-use bulkhead_abi::ipc::{MessageInfo, MAX_WORDS};
+use crate::object::endpoint::Endpoint;
+use crate::object::{Object, KERNEL};
+use crate::sched::ipc::{fresh_tokens, Waiter};
+use crate::sched::thread::{IpcWait, Thread};
+use crate::sched::{self, State};
+use bulkhead_abi::container::SYSCALL_WORDS;
+use bulkhead_abi::ipc::MAX_WORDS;
 use bulkhead_abi::{CapRef, Rights};
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -48,68 +60,113 @@ pub fn hits() -> u64 {
     HITS.load(Ordering::Relaxed)
 }
 
+#[inline(always)]
 fn canonical(addr: u64) -> bool {
     ((addr << 16) as i64 >> 16) as u64 == addr
 }
 
 /// Guards every fast path shares: a register-only message (info ≤ 8 words,
-/// no flag) and a return address SYSRET/IRETQ accept.
+/// no flag) and a return address SYSRET accepts.
+#[inline(always)]
 fn simple_message(f: &TrapFrame) -> bool {
     f.rsi <= MAX_WORDS as u64 && canonical(f.rip)
 }
 
-/// The register message in `f` as the receiver gets it: the words beyond
-/// the count are zero, exactly as the slow path delivers them.
-fn register_message(f: &TrapFrame) -> Message {
-    let sent = message_in(f);
-    let words = sent.info.words() as usize;
-    Message {
-        info: MessageInfo::new(words as u64),
-        mrs: core::array::from_fn(|i| if i < words { sent.mrs[i] } else { 0 }),
+/// Whether the partner `t` can be switched to directly: a user thread
+/// (so it has a `TrapFrame`), not being suspended, of at least the
+/// caller's priority (no ready thread outranks it then), and returning to
+/// a canonical address, so that SYSRET can take it there (its CS and SS
+/// are always the user selectors: a user thread's frame is built only by
+/// SYSCALL entry, by the CPU for an interrupt from ring 3, or by
+/// `sched::create_user`).
+#[inline(always)]
+fn can_switch_to(t: &Thread, my_priority: u8) -> bool {
+    t.user
+        && !t.suspended_from_blocked
+        && t.priority >= my_priority
+        // SAFETY: a user thread's frame tops its own kernel stack; it is
+        // not running, so nothing writes it meanwhile.
+        && canonical(unsafe { (*t.frame_ptr()).rip })
+}
+
+/// Writes a delivered register message into `dst` exactly as the slow
+/// path does (`ipc::write_message` of what `ipc::prepare` builds): status
+/// 0, the badge, the info word reduced to the word count, the first
+/// `words` (≤ 8) words of `src` and zero in the rest. One jump on the
+/// count, then one load and store per word sent and one store per word
+/// cleared.
+#[inline(always)]
+fn deliver(src: &TrapFrame, dst: &mut TrapFrame, words: u64, badge: u64) {
+    dst.rax = 0;
+    dst.rdi = badge;
+    dst.rsi = words;
+    // MR0..MR7 live in rdx r10 r8 r9 r12 r13 r14 r15.
+    macro_rules! mrs {
+        ($($sent:ident)* ; $($cleared:ident)*) => {{
+            $(dst.$sent = src.$sent;)*
+            $(dst.$cleared = 0;)*
+        }};
+    }
+    match words {
+        0 => mrs!(; rdx r10 r8 r9 r12 r13 r14 r15),
+        1 => mrs!(rdx ; r10 r8 r9 r12 r13 r14 r15),
+        2 => mrs!(rdx r10 ; r8 r9 r12 r13 r14 r15),
+        3 => mrs!(rdx r10 r8 ; r9 r12 r13 r14 r15),
+        4 => mrs!(rdx r10 r8 r9 ; r12 r13 r14 r15),
+        5 => mrs!(rdx r10 r8 r9 r12 ; r13 r14 r15),
+        6 => mrs!(rdx r10 r8 r9 r12 r13 ; r14 r15),
+        7 => mrs!(rdx r10 r8 r9 r12 r13 r14 ; r15),
+        _ => mrs!(rdx r10 r8 r9 r12 r13 r14 r15 ;),
     }
 }
 
-/// The endpoint that capability `handle` of thread `me` names, and its
-/// badge, if it is an endpoint capability with `right`.
-fn endpoint_cap(k: &Kernel, me: ThreadId, handle: u64, right: Rights) -> Option<(ObjRef, u64)> {
-    let table = k.threads.get(&me)?.table;
-    let cap = k.caps.lookup(table, CapRef(handle)).ok()?;
-    cap.rights
-        .contains(right)
-        .then_some((cap.object, cap.badge))
-}
-
-/// Switches to `next`'s user registers; never returns.
+/// Goes to user mode on `frame`; never returns.
+#[inline(always)]
 fn leave_to(frame: *mut TrapFrame) -> ! {
     HITS.fetch_add(1, Ordering::Relaxed);
     // SAFETY: `frame` is the partner's TrapFrame at the top of its kernel
     // stack, whose top `fast_switch` installed for the next entries from
-    // user mode; `return_to_user` moves the stack pointer there and its
-    // registers were just filled in for the return to user mode.
-    unsafe { return_to_user(frame) }
+    // user mode; its registers were just filled in, and the guards checked
+    // that SYSRET can return to them.
+    unsafe { return_to_user_fast(frame) }
 }
 
-/// Call: the client `me` sends to a waiting server and waits for the
-/// reply. Returns only if a guard failed (then the slow path runs).
+/// Call: the client (the current thread) sends to a waiting server and
+/// waits for the reply. Returns only if a guard failed (then the slow
+/// path runs).
 #[inline(never)]
-pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
+pub extern "C" fn try_call(frame: *mut TrapFrame) {
     // SAFETY: the caller's own frame; nothing else writes it while this
-    // borrow lives (other frames written below belong to other threads).
+    // borrow lives (the frame written below belongs to another thread).
     let f = unsafe { &*frame };
     if !simple_message(f) {
         return;
     }
-    let mut k = KERNEL.lock();
-    let Some((object, badge)) = endpoint_cap(&k, me, f.rdi, Rights::WRITE) else {
+    let Some(mut k) = KERNEL.try_lock() else {
         return;
     };
-    let mut guard = sched::lock();
+    let Some(mut guard) = sched::try_lock() else {
+        return;
+    };
     let Some(s) = guard.as_mut() else {
         return;
     };
-    let Some(next) = hand_over_call(&mut k, s, me, object, badge, &register_message(f)) else {
+    let me = s.current();
+    let Some(table) = k.threads.get(&me).map(|c| c.table) else {
         return;
     };
+    let Some((ep, badge)) = k.endpoint_cap(table, CapRef(f.rdi), Rights::WRITE) else {
+        return;
+    };
+    let Some((c, t)) = waiting_receiver(ep, s, me) else {
+        return;
+    };
+    // SAFETY: two different boxed thread records, which nothing else
+    // reaches while the scheduler lock is held.
+    let (c, t) = unsafe { (&mut *c, &mut *t) };
+    // SAFETY: `t` is a user thread (checked), its frame tops its stack.
+    deliver(f, unsafe { &mut *t.frame_ptr() }, f.rsi, badge);
+    let next = commit_call(ep, s, me, c, t);
     drop(guard);
     drop(k);
     leave_to(next)
@@ -119,141 +176,181 @@ pub fn try_call(frame: *mut TrapFrame, me: ThreadId) {
 /// the endpoint and badge come from the thread's link, the message from
 /// its Linux registers. Returns only if a guard failed.
 #[inline(never)]
-pub fn try_linux_call(frame: *mut TrapFrame, me: ThreadId) {
+pub extern "C" fn try_linux_call(frame: *mut TrapFrame) {
     // SAFETY: as in `try_call`.
     let f = unsafe { &*frame };
     if !canonical(f.rip) {
         return;
     }
-    let mut k = KERNEL.lock();
-    let mut guard = sched::lock();
+    let Some(mut k) = KERNEL.try_lock() else {
+        return;
+    };
+    let Some(mut guard) = sched::try_lock() else {
+        return;
+    };
     let Some(s) = guard.as_mut() else {
         return;
     };
+    let me = s.current();
     let Some(link) = s.thread(me).and_then(|t| t.linux) else {
         return;
     };
-    let message = crate::container_call::linux_message(f);
-    let Some(next) = hand_over_call(&mut k, s, me, link.endpoint, link.badge, &message) else {
+    let Some(Object::Endpoint(ep)) = k.get_mut(link.endpoint) else {
         return;
     };
-    if let Some(l) = s.thread(me).and_then(|t| t.linux.as_mut()) {
+    let Some((c, t)) = waiting_receiver(ep, s, me) else {
+        return;
+    };
+    // SAFETY: two different boxed thread records, which nothing else
+    // reaches while the scheduler lock is held.
+    let (c, t) = unsafe { (&mut *c, &mut *t) };
+    // The message of `container_call::linux_message`: MR0 = number,
+    // MR1..MR6 = the argument registers, as the slow path sends it.
+    // SAFETY: `t` is a user thread (checked), its frame tops its stack.
+    let dst = unsafe { &mut *t.frame_ptr() };
+    dst.rax = 0;
+    dst.rdi = link.badge;
+    dst.rsi = SYSCALL_WORDS;
+    (dst.rdx, dst.r10, dst.r8, dst.r9) = (f.rax, f.rdi, f.rsi, f.rdx);
+    (dst.r12, dst.r13, dst.r14, dst.r15) = (f.r10, f.r8, f.r9, 0);
+    if let Some(l) = c.linux.as_mut() {
         l.calls += 1;
     }
+    let next = commit_call(ep, s, me, c, t);
     drop(guard);
     drop(k);
     leave_to(next)
 }
 
-/// The part of Call after the capability: if a receiver of `object` is
-/// ready, hand it `message` with `badge`, block `me` for the reply and
-/// switch to the receiver; returns the frame to leave to, or `None` (with
-/// nothing changed) if a guard failed.
-fn hand_over_call(
-    k: &mut Kernel,
+/// The guards of Call after the capability: the receiver at the front of
+/// `ep` still waits in Recv with that entry's token, is another thread
+/// than the caller `me`, not a container member, and can be switched to.
+/// Returns the caller's and the receiver's records, which stay valid (they
+/// are boxed) while the scheduler lock is held.
+#[inline(always)]
+fn waiting_receiver(
+    ep: &Endpoint,
     s: &mut sched::Scheduler,
-    me: ThreadId,
-    object: ObjRef,
-    badge: u64,
-    message: &Message,
-) -> Option<*mut TrapFrame> {
-    let Some(Object::Endpoint(ep)) = k.get_mut(object) else {
+    me: sched::ThreadId,
+) -> Option<(*mut Thread, *mut Thread)> {
+    let server = *ep.receivers.front()?;
+    if server.thread == me {
         return None;
-    };
-    let &server = ep.receivers.front()?;
-    let (my_priority, my_serial) = s.thread(me).map(|t| (t.priority, t.serial))?;
-    let t = s.thread(server.thread)?;
-    let ready = t.user
-        && t.ipc.token == server.token
+    }
+    let (cp, tp) = (s.thread_ptr(me)?, s.thread_ptr(server.thread)?);
+    // SAFETY: `cp` and `tp` point at two different boxed thread records
+    // (checked just above); these shared borrows end here.
+    let (c, t) = unsafe { (&*cp, &*tp) };
+    let ready = t.ipc.token == server.token
         && t.ipc.waiting == Some(IpcWait::Recv)
-        && !t.suspended_from_blocked
-        && t.priority >= my_priority
-        && canonical(t.user_frame().rip);
-    if !ready {
-        return None;
-    }
-    // Every guard held: hand the message over.
-    ep.receivers.pop_front();
-    write_message(t.user_frame(), badge, message);
-    t.ipc.waiting = None;
-    t.ipc.token = fresh_token();
-    t.ipc.reply_to = Some((me, my_serial));
-    t.state = State::Ready;
-    if let Some(c) = s.thread(me) {
-        c.ipc.waiting = Some(IpcWait::Reply);
-        c.ipc.token = fresh_token();
-        c.state = State::Blocked;
-    }
-    Some(s.fast_switch(me, server.thread))
+        && t.linux.is_none()
+        && can_switch_to(t, c.priority);
+    ready.then_some((cp, tp))
 }
 
-/// ReplyRecv: the server `me` replies to its waiting client and waits for
-/// the next message. Returns only if a guard failed.
+/// Commits a Call whose message is already in the receiver `t`'s
+/// registers, as `ipc::send` with a receiver waiting and `complete` do:
+/// the receiver leaves the queue and owes the caller `c` a reply, the
+/// caller waits for it (as `block_current(Reply, 0, false, None)`), and
+/// the CPU switches to the receiver. Returns the frame to leave to.
+#[inline(always)]
+fn commit_call(
+    ep: &mut Endpoint,
+    s: &mut sched::Scheduler,
+    me: sched::ThreadId,
+    c: &mut Thread,
+    t: &mut Thread,
+) -> *mut TrapFrame {
+    ep.receivers.discard_front();
+    let token = fresh_tokens::<2>();
+    t.ipc.waiting = None;
+    t.ipc.token = token;
+    t.ipc.reply_to = Some((me, c.serial));
+    t.state = State::Ready;
+    c.ipc.waiting = Some(IpcWait::Reply);
+    c.ipc.token = token + 1;
+    c.ipc.badge = 0;
+    c.ipc.grant = false;
+    c.state = State::Blocked;
+    s.fast_switch(c, t)
+}
+
+/// ReplyRecv: the server (the current thread) replies to its waiting
+/// client and waits for the next message. Returns only if a guard failed.
 #[inline(never)]
-pub fn try_reply_recv(frame: *mut TrapFrame, me: ThreadId) {
+pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     // SAFETY: the caller's own frame; nothing else writes it while this
-    // borrow lives (other frames written below belong to other threads).
+    // borrow lives (the frame written below belongs to another thread).
     let f = unsafe { &*frame };
     if !simple_message(f) {
         return;
     }
-    let mut k = KERNEL.lock();
-    let Some((object, _)) = endpoint_cap(&k, me, f.rdi, Rights::READ) else {
+    let Some(mut k) = KERNEL.try_lock() else {
         return;
     };
-    let Some(Object::Endpoint(ep)) = k.get_mut(object) else {
+    let Some(mut guard) = sched::try_lock() else {
+        return;
+    };
+    let Some(s) = guard.as_mut() else {
+        return;
+    };
+    let me = s.current();
+    let Some(table) = k.threads.get(&me).map(|c| c.table) else {
+        return;
+    };
+    let Some((ep, _)) = k.endpoint_cap(table, CapRef(f.rdi), Rights::READ) else {
         return;
     };
     if !ep.senders.is_empty() || !ep.pending_faults.is_empty() {
         return;
     }
-    let mut guard = sched::lock();
-    let Some(s) = guard.as_mut() else {
+    let Some(m) = s.thread_ptr(me) else {
         return;
     };
-    let Some(me_thread) = s.thread(me) else {
+    // SAFETY: `m` points at our own boxed record; the borrow ends here.
+    let Some((client, serial)) = (unsafe { (*m).ipc.reply_to }) else {
         return;
     };
-    let (my_priority, reply_to) = (me_thread.priority, me_thread.ipc.reply_to);
-    let Some((client, serial)) = reply_to else {
+    if client == me {
+        return;
+    }
+    let Some(c) = s.thread_ptr(client) else {
         return;
     };
-    let Some(c) = s.thread(client) else {
-        return;
-    };
-    let ready = c.user
-        && c.serial == serial
-        && c.ipc.waiting == Some(IpcWait::Reply)
-        && !c.suspended_from_blocked
-        && c.priority >= my_priority
-        && canonical(c.user_frame().rip);
+    // SAFETY: two different boxed records (checked above), reached by
+    // nothing else while the scheduler lock is held.
+    let (m, c) = unsafe { (&mut *m, &mut *c) };
+    let ready =
+        c.serial == serial && c.ipc.waiting == Some(IpcWait::Reply) && can_switch_to(c, m.priority);
     if !ready {
         return;
     }
-    // Every guard held: reply, and queue ourselves for the next message.
-    let message = register_message(f);
+    // Every guard held: reply, as `ipc::reply` and `complete` do ...
+    let words = f.rsi;
+    // SAFETY: `c` is a user thread (checked), its frame tops its stack.
+    let dst = unsafe { &mut *c.frame_ptr() };
     if c.linux.is_some() {
-        // A container member: only its `rax` changes, to the reply's MR0.
-        c.user_frame().rax = message.mrs[0];
+        // A container member: only its `rax` changes, to the reply's MR0
+        // (`container_call::complete_forwarded`).
+        dst.rax = if words > 0 { f.rdx } else { 0 };
     } else {
-        write_message(c.user_frame(), 0, &message);
+        deliver(f, dst, words, 0);
     }
+    let tokens = fresh_tokens::<2>();
     c.ipc.waiting = None;
-    c.ipc.token = fresh_token();
+    c.ipc.token = tokens;
     c.state = State::Ready;
-    let Some(m) = s.thread(me) else {
-        return;
-    };
+    // ... and queue ourselves for the next message, as `ipc::recv` does
+    // with no sender waiting (`block_current(Recv, 0, false, None)`).
     m.ipc.reply_to = None;
     m.ipc.waiting = Some(IpcWait::Recv);
-    m.ipc.token = fresh_token();
+    let token = tokens + 1;
+    m.ipc.token = token;
     m.ipc.badge = 0;
+    m.ipc.grant = false;
     m.state = State::Blocked;
-    ep.receivers.push_back(Waiter {
-        thread: me,
-        token: m.ipc.token,
-    });
-    let next = s.fast_switch(me, client);
+    ep.receivers.push_back(Waiter { thread: me, token });
+    let next = s.fast_switch(m, c);
     drop(guard);
     drop(k);
     leave_to(next)

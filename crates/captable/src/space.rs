@@ -171,6 +171,22 @@ impl<O: Copy + Eq + Debug> CapSpace<O> {
         Ok(self.cap_at(id))
     }
 
+    /// The capability `r` names in `table`, or `None` for any reason
+    /// [`CapSpace::lookup`] would give an error: the short form for hot
+    /// paths that only need to know whether it is there.
+    #[inline(always)]
+    pub fn get(&self, table: TableId, r: CapRef) -> Option<Capability<O>> {
+        let entry = self.tables.get(table.index() as usize)?;
+        if entry.generation != table.generation() {
+            return None;
+        }
+        let slot = entry.table.as_ref()?.slots().get(r.index() as usize)?;
+        if slot.generation != r.generation() {
+            return None;
+        }
+        slot.cap
+    }
+
     /// Like [`CapSpace::lookup`], but fails with `InsufficientRights` unless
     /// the capability has every right in `required`.
     pub fn lookup_with(

@@ -96,6 +96,7 @@ impl<O: Copy> Table<O> {
         self.free_hint
     }
 
+    #[inline(always)]
     pub fn slots(&self) -> &[Slot<O>] {
         &self.slots
     }

@@ -191,3 +191,34 @@ impl Space {
         &mut self.table_at_mut(id.table).slot_mut(id.index).links
     }
 }
+
+/// `get`, the short lookup of the IPC fast path, finds exactly what
+/// `lookup` finds, and nothing where `lookup` fails.
+#[test]
+fn get_agrees_with_lookup() {
+    let (mut space, t) = sample();
+    let handle = |space: &Space, i: u32| space.table_at(0).handle(i);
+    let deleted = handle(&space, 3);
+    space.delete(t, deleted, |_| {}).unwrap();
+    let other = space.create_table(2).unwrap();
+    let gone = space.create_table(2).unwrap();
+    space.destroy_table(gone, |_| {}).unwrap();
+    let mut cases = alloc::vec![
+        (t, deleted),
+        (t, CapRef::NULL),
+        (t, CapRef::new(8, 0)),
+        (t, CapRef::new(5, 0)),
+        (other, CapRef::new(0, 0)),
+        (gone, CapRef::new(0, 0)),
+        (TableId::new(9, 0), CapRef::new(0, 0)),
+    ];
+    cases.extend((0..3).map(|i| (t, handle(&space, i))));
+    cases.push((t, CapRef::new(0, 1)));
+    for (table, r) in cases {
+        assert_eq!(
+            space.get(table, r),
+            space.lookup(table, r).ok().copied(),
+            "{table:?} {r:?}"
+        );
+    }
+}

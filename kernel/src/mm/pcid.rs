@@ -74,6 +74,7 @@ pub fn allocate() -> u64 {
 }
 
 /// Loads the page table `cr3` (PML4 | PCID) if it is not loaded already.
+#[inline(always)]
 pub fn load(cr3: u64) {
     if LOADED.load(Ordering::Relaxed) == cr3 {
         return;

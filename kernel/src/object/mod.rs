@@ -92,6 +92,7 @@ pub struct ThreadContexts(Vec<Option<ThreadContext>>);
 
 impl ThreadContexts {
     /// The context of thread `id`.
+    #[inline]
     pub fn get(&self, id: &crate::sched::ThreadId) -> Option<&ThreadContext> {
         self.0.get(*id as usize)?.as_ref()
     }
@@ -173,12 +174,14 @@ impl Kernel {
         }
     }
 
+    #[inline]
     fn entry(&self, r: ObjRef) -> Option<&Entry> {
         self.entries
             .get(r.index as usize)
             .filter(|e| e.generation == r.generation && e.object.is_some())
     }
 
+    #[inline]
     fn entry_mut(&mut self, r: ObjRef) -> Option<&mut Entry> {
         self.entries
             .get_mut(r.index as usize)
@@ -186,13 +189,37 @@ impl Kernel {
     }
 
     /// The object `r` names.
+    #[inline]
     pub fn get(&self, r: ObjRef) -> Option<&Object> {
         self.entry(r)?.object.as_ref()
     }
 
     /// The object `r` names, mutably.
+    #[inline]
     pub fn get_mut(&mut self, r: ObjRef) -> Option<&mut Object> {
         self.entry_mut(r)?.object.as_mut()
+    }
+
+    /// The endpoint that capability `handle` in `table` names, and the
+    /// capability's badge, if the capability has every right in `rights`:
+    /// the short lookup of the IPC fast path (index, generation, rights,
+    /// type), with no error to report.
+    #[inline(always)]
+    pub fn endpoint_cap(
+        &mut self,
+        table: TableId,
+        handle: bulkhead_abi::CapRef,
+        rights: bulkhead_abi::Rights,
+    ) -> Option<(&mut endpoint::Endpoint, u64)> {
+        let cap = self.caps.get(table, handle)?;
+        if !cap.rights.contains(rights) {
+            return None;
+        }
+        let badge = cap.badge;
+        match self.get_mut(cap.object)? {
+            Object::Endpoint(ep) => Some((ep, badge)),
+            _ => None,
+        }
     }
 
     /// Takes one more reference on `r`.

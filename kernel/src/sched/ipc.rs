@@ -23,6 +23,13 @@ pub fn fresh_token() -> u64 {
     NEXT_TOKEN.fetch_add(1, Ordering::Relaxed)
 }
 
+/// `N` consecutive tokens never used before (the first is returned): one
+/// atomic operation where a fast path needs several.
+#[inline(always)]
+pub fn fresh_tokens<const N: u64>() -> u64 {
+    NEXT_TOKEN.fetch_add(N, Ordering::Relaxed)
+}
+
 /// A queued IPC waiter: which thread, and the token it blocked with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Waiter {

@@ -28,7 +28,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
 pub use thread::{Ending, State, Thread, ThreadId, MAX_PRIORITY};
 use x86_64::instructions::interrupts;
-use x86_64::registers::model_specific::{FsBase, KernelGsBase};
+use x86_64::registers::model_specific::{FsBase, KernelGsBase, Msr};
 use x86_64::VirtAddr;
 
 /// Timer ticks a thread may run before an equal-priority one gets a turn.
@@ -59,7 +59,9 @@ static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 /// The running thread, readable without the scheduler lock (it is written
 /// only with the lock held and interrupts off, where `current` changes).
 static CURRENT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
-static CURRENT_IS_LINUX: core::sync::atomic::AtomicBool =
+/// True while the running thread is a container member (read by
+/// `syscall_entry`, which tries the IPC fast path only for native threads).
+pub(crate) static CURRENT_IS_LINUX: core::sync::atomic::AtomicBool =
     core::sync::atomic::AtomicBool::new(false);
 static NEXT_SERIAL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
@@ -376,70 +378,156 @@ pub fn schedule() {
 /// thread's (stack, FPU, FS base, page table), and returns where to save
 /// the previous stack pointer and which to load.
 fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mut u64, u64) {
-    let (save, prev_bases): (*mut u64, (u64, u64)) = match s.thread(prev) {
+    let prev_ptr = s.thread_ptr(prev);
+    let next_ptr = s.thread_ptr(next).expect("queued threads exist");
+    // SAFETY: both point into boxed records of the table, which no other
+    // reference reaches while the scheduler is borrowed here; `prev` and
+    // `next` differ (the callers switch only between different threads).
+    let n = unsafe { &mut *next_ptr };
+    let save = match prev_ptr {
         Some(p) => {
-            // SAFETY: the area belongs to `prev`, whose state is in the CPU.
-            unsafe { context::fpu_save(p.fpu.as_ptr()) };
-            p.fs_base = FsBase::read().as_u64();
-            p.gs_base = KernelGsBase::read().as_u64();
-            (&mut p.saved_rsp, (p.fs_base, p.gs_base))
+            // SAFETY: as above.
+            let p = unsafe { &mut *p };
+            switch_cpu_state(p, n);
+            &mut p.saved_rsp as *mut u64
         }
-        None => (core::ptr::null_mut(), (u64::MAX, u64::MAX)),
+        None => {
+            // The previous thread is gone: nothing to save, and the bases
+            // in the CPU are unknown, so write the next thread's.
+            // SAFETY: the area holds `next`'s saved (or initial) state.
+            unsafe { context::fpu_restore(n.fpu.as_ptr()) };
+            FsBase::write(VirtAddr::new_truncate(n.fs_base));
+            KernelGsBase::write(VirtAddr::new_truncate(n.gs_base));
+            load_thread_context(n);
+            core::ptr::null_mut()
+        }
     };
-    s.current = next;
-    CURRENT.store(next, Ordering::Relaxed);
-    let n = s.thread(next).expect("queued threads exist");
+    set_current(s, n);
+    if n.saved_rsp == RESUME_FROM_FRAME {
+        // It left through the IPC fast path: prepare its stack now.
+        let entry = if n.linux.is_some() {
+            crate::container_call::resume_forwarded as *const () as u64
+        } else {
+            crate::arch::x86_64::syscall_entry::return_to_user as *const () as u64
+        };
+        // SAFETY: `n` is a user thread (only those leave through the fast
+        // path) that is not running; the words below its TrapFrame belong
+        // to the syscall it abandoned, which nothing returns into.
+        n.saved_rsp = unsafe { context::prepare_resume(n.frame_ptr() as u64, entry) };
+    }
+    (save, n.saved_rsp)
+}
+
+/// `saved_rsp` of a thread that left through the IPC fast path: it resumes
+/// by returning to user mode from its `TrapFrame`, and its kernel stack is
+/// prepared for that (by `switch_bookkeeping`) only if the scheduler, not
+/// another fast path, is the one to resume it.
+const RESUME_FROM_FRAME: u64 = 0;
+
+/// Makes `n` the running thread in the scheduler's records.
+#[inline(always)]
+fn set_current(s: &mut Scheduler, n: &mut Thread) {
+    s.current = n.id;
+    CURRENT.store(n.id, Ordering::Relaxed);
     CURRENT_IS_LINUX.store(n.linux.is_some(), Ordering::Relaxed);
     n.slice_left = SLICE_TICKS;
-    // SAFETY: the area holds `next`'s saved (or initial) state.
-    unsafe { context::fpu_restore(n.fpu.as_ptr()) };
-    // The MSR writes are skipped when the value is already there (the
-    // common case: most threads never set these bases).
-    if n.fs_base != prev_bases.0 {
-        FsBase::write(VirtAddr::new_truncate(n.fs_base));
+}
+
+/// Model-specific registers of the FS base and of the user's GS base
+/// (swapped out to `KERNEL_GS_BASE` while in the kernel).
+const MSR_FS_BASE: u32 = 0xc000_0100;
+const MSR_KERNEL_GS_BASE: u32 = 0xc000_0102;
+
+/// Moves the CPU from `p`'s user context to `n`'s: FPU state, FS and user
+/// GS bases, kernel stack top (per-CPU area and TSS) and page table.
+///
+/// The bases are read back from the CPU only when the thread's recorded
+/// base is not 0. User code can change them only by loading a segment
+/// selector, which in 64-bit mode sets the base to 0 (or, for a null
+/// selector on AMD, leaves it alone); `ThreadSetFsBase`/`GsBase` update the
+/// record. So a recorded 0 is still the CPU's value, and the common case
+/// (no thread-local storage) costs no MSR access at all.
+#[inline(always)]
+fn switch_cpu_state(p: &mut Thread, n: &mut Thread) {
+    // SAFETY: `p`'s state is in the CPU and its area is its own; `n`'s
+    // area holds its saved (or initial) state.
+    unsafe { context::fpu_switch(p.fpu.as_ptr(), n.fpu.as_ptr()) };
+    if (p.fs_base | n.fs_base | p.gs_base | n.gs_base) != 0 {
+        switch_bases(p, n);
     }
-    if n.gs_base != prev_bases.1 {
-        KernelGsBase::write(VirtAddr::new_truncate(n.gs_base));
+    load_thread_context(n);
+}
+
+/// The FS and user GS base part of [`switch_cpu_state`], for threads that
+/// have one set: saves `p`'s (if it has one) and writes `n`'s if it differs.
+#[inline(never)]
+fn switch_bases(p: &mut Thread, n: &Thread) {
+    let mut fs = Msr::new(MSR_FS_BASE);
+    let mut gs = Msr::new(MSR_KERNEL_GS_BASE);
+    if p.fs_base != 0 {
+        // SAFETY: reading the FS base MSR has no side effect.
+        p.fs_base = unsafe { fs.read() };
     }
+    if n.fs_base != p.fs_base {
+        // SAFETY: a canonical user address (checked where it was set) or 0.
+        unsafe { fs.write(n.fs_base) };
+    }
+    if p.gs_base != 0 {
+        // SAFETY: as for the FS base.
+        p.gs_base = unsafe { gs.read() };
+    }
+    if n.gs_base != p.gs_base {
+        // SAFETY: as for the FS base; the kernel's own GS base is untouched.
+        unsafe { gs.write(n.gs_base) };
+    }
+}
+
+/// Installs `n`'s kernel stack top (for SYSCALL entry and for interrupts
+/// from ring 3) and its page table.
+#[inline(always)]
+fn load_thread_context(n: &Thread) {
     percpu::set_kernel_stack_top(n.kstack.top);
     gdt::set_kernel_stack(n.kstack.top);
     crate::mm::pcid::load(n.cr3);
-    let next_rsp = n.saved_rsp;
-    (save, next_rsp)
 }
 
-/// Locks the scheduler (interrupts must already be off: syscall paths).
-pub(crate) fn lock() -> spin::MutexGuard<'static, Option<Scheduler>> {
-    SCHED.lock()
+/// Locks the scheduler if it is free (interrupts must already be off).
+#[inline(always)]
+pub(crate) fn try_lock() -> Option<spin::MutexGuard<'static, Option<Scheduler>>> {
+    SCHED.try_lock()
 }
 
 impl Scheduler {
-    /// Hands the CPU from the current thread `prev` (which the caller has
-    /// blocked) straight to `next` (which the caller has made ready and
-    /// whose registers hold what it must return to user mode with), with
-    /// no run-queue operation: the IPC fast path. `prev` will later resume
-    /// by returning to user mode from its saved registers, so its kernel
-    /// stack is re-prepared for that here; the caller must not return into
-    /// its own kernel frames afterwards. Returns `next`'s register frame,
-    /// to pass to `return_to_user` once every lock is released.
-    pub(crate) fn fast_switch(&mut self, prev: ThreadId, next: ThreadId) -> *mut TrapFrame {
-        let _ = switch_bookkeeping(self, prev, next);
-        if let Some(p) = self.thread(prev) {
-            let frame = p.user_frame() as *mut TrapFrame as u64;
-            // A container member must turn the reply into Linux registers
-            // before it returns to user mode.
-            let entry = if p.linux.is_some() {
-                crate::container_call::resume_forwarded as *const () as u64
-            } else {
-                crate::arch::x86_64::syscall_entry::return_to_user as *const () as u64
-            };
-            // SAFETY: `prev` is a user thread whose TrapFrame tops its kernel
-            // stack; the words below it belong to the syscall that is being
-            // abandoned, which nothing returns into any more.
-            p.saved_rsp = unsafe { context::prepare_stack(frame, entry, frame) };
-        }
-        self.thread(next)
-            .map_or(core::ptr::null_mut(), |n| n.user_frame() as *mut TrapFrame)
+    /// The running thread.
+    #[inline(always)]
+    pub(crate) fn current(&self) -> ThreadId {
+        self.current
+    }
+
+    /// A raw pointer to thread `id`'s record, which stays put (it is
+    /// boxed) until the thread is released; the IPC fast path uses two of
+    /// them at once.
+    #[inline(always)]
+    pub(crate) fn thread_ptr(&mut self, id: ThreadId) -> Option<*mut Thread> {
+        let t: &mut Thread = self.threads.get_mut(id as usize)?.as_deref_mut()?;
+        Some(t)
+    }
+
+    /// Hands the CPU from the current thread `p` (which the caller has
+    /// blocked) straight to `n` (which the caller has made ready and whose
+    /// registers hold what it must return to user mode with), with no
+    /// run-queue operation: the IPC fast path. `p` will later resume by
+    /// returning to user mode from its saved registers: another fast path
+    /// does that directly, and for the scheduler its `saved_rsp` says
+    /// [`RESUME_FROM_FRAME`]. The caller must not return into its own
+    /// kernel frames afterwards. Returns `n`'s register frame, to pass to
+    /// `return_to_user_fast` once every lock is released.
+    #[inline(always)]
+    pub(crate) fn fast_switch(&mut self, p: &mut Thread, n: &mut Thread) -> *mut TrapFrame {
+        switch_cpu_state(p, n);
+        set_current(self, n);
+        p.saved_rsp = RESUME_FROM_FRAME;
+        n.frame_ptr()
     }
 }
 

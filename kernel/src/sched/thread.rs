@@ -178,11 +178,18 @@ pub struct LinuxLink {
 
 impl Thread {
     /// The user register frame at the top of the kernel stack.
+    #[inline(always)]
     pub fn user_frame(&mut self) -> &mut TrapFrame {
-        let frame = (self.kstack.top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame;
+        let frame = self.frame_ptr();
         // SAFETY: user threads keep their TrapFrame at the top of their own
         // kernel stack; the `&mut self` borrow makes this access exclusive.
         unsafe { &mut *frame }
+    }
+
+    /// The address of the user register frame (no borrow taken).
+    #[inline(always)]
+    pub fn frame_ptr(&self) -> *mut TrapFrame {
+        (self.kstack.top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame
     }
 
     /// True once the thread exited or faulted.

@@ -129,20 +129,26 @@ pub fn reply(caller: &mut Caller) -> Result<Results, Error> {
     Ok([0; 3])
 }
 
-/// `ReplyRecv(endpoint, info, MRs)`: reply, then receive.
+/// `ReplyRecv(endpoint, info, MRs)`: reply, then receive. The endpoint is
+/// looked up once: the reply cannot change the caller's capabilities (a
+/// capability it carries goes to the client, and nothing is removed).
 pub fn reply_recv(caller: &mut Caller) -> Result<Results, Error> {
     let me = caller.thread;
-    locked(|k| {
-        lookup(
+    let outcome = locked(|k| {
+        let (ep, _, _) = lookup(
             k,
             caller,
             caller.cap_arg(0),
             ObjectType::Endpoint,
             Rights::READ,
         )?;
-        ipc::reply(k, me)
+        ipc::reply(k, me)?;
+        ipc::recv(k, me, ep, true)
     })?;
-    receive(caller, true)
+    match outcome {
+        Outcome::Done => caller.completed(),
+        Outcome::Block => finish(caller, outcome, [0; 3]),
+    }
 }
 
 fn notification(caller: &Caller, rights: Rights) -> Result<crate::object::ObjRef, Error> {

@@ -111,6 +111,16 @@ pub fn lookup(
     kind: ObjectType,
     rights: Rights,
 ) -> Result<(ObjRef, Rights, u64), Error> {
+    // The common case in a few checks; anything else takes the full path
+    // below, which finds the right error.
+    if let Some(table) = k.threads.get(&caller.thread).map(|c| c.table) {
+        if let Some(cap) = k.caps.get(table, r) {
+            let kind_ok = k.get(cap.object).is_some_and(|o| o.kind() == kind);
+            if kind_ok && cap.rights.contains(rights) {
+                return Ok((cap.object, cap.rights, cap.badge));
+            }
+        }
+    }
     let ctx = caller.context(k)?;
     let cap = k
         .caps
@@ -199,7 +209,9 @@ fn handler(call: Syscall) -> Handler {
     }
 }
 
-/// Entered from `syscall_entry` with the caller's saved registers.
+/// Entered from `syscall_entry` with the caller's saved registers (Call
+/// and ReplyRecv of a native thread come here only when the IPC fast path,
+/// which `syscall_entry` tries first, did not apply).
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     let frame_ptr: *mut TrapFrame = frame;
     if sched::current_is_linux() {
@@ -214,18 +226,10 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     // SAFETY: our own frame; the read ends with this statement.
     let number = unsafe { (*frame_ptr).rax };
     let result = match Syscall::from_number(number) {
-        Some(call) => {
-            let thread = sched::current();
-            match call {
-                Syscall::Call => crate::ipc_fast::try_call(frame_ptr, thread),
-                Syscall::ReplyRecv => crate::ipc_fast::try_reply_recv(frame_ptr, thread),
-                _ => {}
-            }
-            handler(call)(&mut Caller {
-                frame: frame_ptr,
-                thread,
-            })
-        }
+        Some(call) => handler(call)(&mut Caller {
+            frame: frame_ptr,
+            thread: sched::current(),
+        }),
         None => Err(Error::NoSuchCall),
     };
     // SAFETY: the call is over; no one else writes this frame any more.

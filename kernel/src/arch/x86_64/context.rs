@@ -91,6 +91,30 @@ pub unsafe fn prepare_stack(top: u64, entry: u64, arg: u64) -> u64 {
     rsp
 }
 
+/// Re-prepares the kernel stack of a thread that left through the IPC fast
+/// path, so that switching to it calls `entry(frame)` (see
+/// [`prepare_stack`]; `frame` is its `TrapFrame`, the stack's top). Only
+/// the words `thread_trampoline` uses are written (r13, r12, rbp and the
+/// return address); r15, r14 and rbx are popped as whatever is there and
+/// never read. Returns the stack pointer to switch to.
+///
+/// # Safety
+/// `[frame - 56, frame)` must be writable memory of that thread's stack
+/// that nothing will return into.
+#[inline(always)]
+pub unsafe fn prepare_resume(frame: u64, entry: u64) -> u64 {
+    let rsp = frame - PREPARED_WORDS * 8;
+    let words = rsp as *mut u64;
+    // SAFETY: per the contract; the offsets are those of `prepare_stack`.
+    unsafe {
+        words.add(2).write(frame);
+        words.add(3).write(entry);
+        words.add(5).write(0);
+        words.add(6).write(thread_trampoline as *const () as u64);
+    }
+    rsp
+}
+
 /// Bytes of FPU state to reserve per thread (XSAVE size for the enabled
 /// components, or 512 for FXSAVE).
 pub fn fpu_area_size() -> usize {
@@ -102,25 +126,44 @@ pub fn fpu_area_size() -> usize {
     }
 }
 
-/// Saves the FPU state into `area`.
+/// Saves the FPU state into `save` and loads it from `restore`: the two
+/// halves of a thread switch, with one look at which instruction to use.
 ///
 /// # Safety
-/// `area` must be 64-byte aligned and at least [`fpu_area_size`] bytes.
-pub unsafe fn fpu_save(area: *mut u8) {
-    // SAFETY: per the contract; RFBM = all ones saves every enabled component.
+/// Both areas must be 64-byte aligned and at least [`fpu_area_size`]
+/// bytes, and `restore` must hold a valid saved (or initial) state.
+#[inline(always)]
+pub unsafe fn fpu_switch(save: *mut u8, restore: *const u8) {
+    // SAFETY: per the contract; RFBM = all ones covers every enabled
+    // component.
     unsafe {
         if USE_XSAVE.load(Ordering::Relaxed) {
-            core::arch::asm!("xsave64 [{}]", in(reg) area, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
+            core::arch::asm!(
+                "xsave64 [{save}]",
+                "xrstor64 [{restore}]",
+                save = in(reg) save,
+                restore = in(reg) restore,
+                in("eax") u32::MAX,
+                in("edx") u32::MAX,
+                options(nostack),
+            );
         } else {
-            core::arch::asm!("fxsave64 [{}]", in(reg) area, options(nostack));
+            core::arch::asm!(
+                "fxsave64 [{save}]",
+                "fxrstor64 [{restore}]",
+                save = in(reg) save,
+                restore = in(reg) restore,
+                options(nostack),
+            );
         }
     }
 }
 
-/// Restores FPU state saved by [`fpu_save`] (or by [`fpu_init_area`]).
+/// Restores FPU state saved by [`fpu_switch`] (or by [`fpu_init_area`]).
 ///
 /// # Safety
-/// As for [`fpu_save`], and the area must hold a valid saved state.
+/// `area` must be 64-byte aligned, at least [`fpu_area_size`] bytes, and
+/// hold a valid saved state.
 pub unsafe fn fpu_restore(area: *const u8) {
     // SAFETY: per the contract.
     unsafe {
@@ -138,7 +181,7 @@ pub unsafe fn fpu_restore(area: *const u8) {
 /// "initial state" for all of them. The running thread's FPU is untouched.
 ///
 /// # Safety
-/// As for [`fpu_save`].
+/// `area` must be 64-byte aligned and at least [`fpu_area_size`] bytes.
 pub unsafe fn fpu_init_area(area: *mut u8) {
     const FCW_OFFSET: usize = 0;
     const MXCSR_OFFSET: usize = 24;

@@ -100,11 +100,15 @@ pub fn init() {
 }
 
 /// Sets the stack the CPU switches to on an interrupt or exception from
-/// ring 3 (TSS.RSP0): the running thread's kernel stack top.
+/// ring 3 (TSS.RSP0): the running thread's kernel stack top (a kernel
+/// address, always canonical, stored as the `VirtAddr` it is).
+#[inline]
 pub fn set_kernel_stack(top: u64) {
     // SAFETY: a single aligned store to a field only the CPU reads, done with
     // interrupts off on the only CPU.
     unsafe {
-        core::ptr::addr_of_mut!(TSS.privilege_stack_table[0]).write_volatile(VirtAddr::new(top));
+        core::ptr::addr_of_mut!(TSS.privilege_stack_table[0])
+            .cast::<u64>()
+            .write_volatile(top);
     }
 }

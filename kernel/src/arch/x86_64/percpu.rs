@@ -49,6 +49,7 @@ pub fn init() {
 }
 
 /// Sets the stack SYSCALL entry will use (the current thread's kernel stack).
+#[inline]
 pub fn set_kernel_stack_top(top: u64) {
     // SAFETY: one CPU, interrupts are off on every path that switches
     // threads, and the entry code only reads the field.

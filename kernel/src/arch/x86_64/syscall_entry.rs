@@ -21,7 +21,10 @@
 //!     rax .. r15                   rsp points at r15 = &TrapFrame
 //! ```
 //!
-//! `crate::syscall::dispatch(&mut TrapFrame)` then runs with interrupts off. The way
+//! A native thread's `Call` and `ReplyRecv`, and a container member's
+//! Linux call, first go to the IPC fast path (`crate::ipc_fast`), which
+//! leaves straight to the partner or returns if it does not apply. `crate::syscall::dispatch(&mut TrapFrame)` then
+//! runs with interrupts off. The way
 //! out is [`return_to_user`]: SYSRET when the saved state allows it (CS and
 //! SS are the user selectors and RIP is canonical, since SYSRET with a
 //! non-canonical RCX faults in ring 0 on Intel CPUs), IRETQ otherwise. New
@@ -72,10 +75,31 @@ syscall_entry:
     pushq %r15
     cld
     mov %rsp, %rdi
-    call {dispatch}
+    /* A native thread's Call or ReplyRecv, and every Linux call of a
+       container member, try the IPC fast path first; it returns only if it
+       does not apply. rax still holds the number. */
+    cmpb $0, {is_linux}(%rip)
+    jne 4f
+    cmp ${call}, %rax
+    je 1f
+    cmp ${reply_recv}, %rax
+    jne 2f
+    call {try_reply_recv}
+    jmp 3f
+1:  call {try_call}
+    jmp 3f
+4:  call {try_linux_call}
+3:  mov %rsp, %rdi
+2:  call {dispatch}
     mov %rsp, %rdi
     jmp {ret}
     "#,
+    is_linux = sym crate::sched::CURRENT_IS_LINUX,
+    call = const bulkhead_abi::Syscall::Call as u64,
+    reply_recv = const bulkhead_abi::Syscall::ReplyRecv as u64,
+    try_call = sym crate::ipc_fast::try_call,
+    try_reply_recv = sym crate::ipc_fast::try_reply_recv,
+    try_linux_call = sym crate::ipc_fast::try_linux_call,
     user_rsp = const USER_RSP,
     kstack = const KERNEL_STACK_TOP,
     user_ss = const USER_DATA.0,
@@ -129,6 +153,42 @@ pub unsafe extern "C" fn return_to_user(frame: *mut TrapFrame) -> ! {
         rip = const offset_of!(TrapFrame, rip),
         user_cs = const USER_CODE.0,
         user_ss = const USER_DATA.0,
+    )
+}
+
+/// [`return_to_user`] without its checks, for the IPC fast path, whose
+/// guards have made them: the frame's CS and SS are the user selectors
+/// (true of every user thread's frame) and its RIP is canonical. Pops the
+/// frame and SYSRETs. Never returns.
+///
+/// ```text
+///   frame ->  r15 .. rax   popped into the registers
+///             vector, error (skipped)
+///             rip          -> rcx, for SYSRET
+///             cs
+///             rflags       -> r11, for SYSRET
+///             rsp          -> rsp (last, after the pops)
+///             ss
+/// ```
+///
+/// # Safety
+/// As for [`return_to_user`], and the frame must satisfy SYSRET as above.
+#[unsafe(naked)]
+pub unsafe extern "C" fn return_to_user_fast(frame: *mut TrapFrame) -> ! {
+    naked_asm!(
+        "mov rsp, rdi",
+        "pop r15", "pop r14", "pop r13", "pop r12",
+        "pop r11", "pop r10", "pop r9", "pop r8",
+        "pop rbp", "pop rdi", "pop rsi", "pop rdx",
+        "pop rcx", "pop rbx", "pop rax",
+        "mov rcx, qword ptr [rsp + {rip}]",
+        "mov r11, qword ptr [rsp + {rflags}]",
+        "mov rsp, qword ptr [rsp + {rsp}]",
+        "swapgs",
+        "sysretq",
+        rip = const offset_of!(TrapFrame, rip) - offset_of!(TrapFrame, vector),
+        rflags = const offset_of!(TrapFrame, rflags) - offset_of!(TrapFrame, vector),
+        rsp = const offset_of!(TrapFrame, rsp) - offset_of!(TrapFrame, vector),
     )
 }
 

@@ -4,7 +4,9 @@
 //! rdi the endpoint (back: the badge), rsi the [`MessageInfo`], and the
 //! eight message registers in rdx r10 r8 r9 r12 r13 r14 r15, which come
 //! back changed when a message is delivered. [`ipc_raw`] is the one stub
-//! that moves a [`Message`] in and out of those registers.
+//! that moves a [`Message`] in and out of those registers; it and the
+//! calls built on it are `#[inline]`, so a caller that ignores part of the
+//! result (most do) pays no stores for it.
 
 use bulkhead_abi::ipc::{MessageInfo, MAX_WORDS};
 use bulkhead_abi::{CapRef, Error, Syscall};
@@ -38,6 +40,7 @@ pub struct Received {
 
 /// Makes IPC call `call` on `cap` with `message`; returns the badge and the
 /// message left in the registers.
+#[inline]
 pub fn ipc_raw(call: Syscall, cap: CapRef, message: &Message) -> Result<Received, Error> {
     let [mut m0, mut m1, mut m2, mut m3, mut m4, mut m5, mut m6, mut m7] = message.mrs;
     let (status, badge, info): (u64, u64, u64);
@@ -68,21 +71,25 @@ pub fn ipc_raw(call: Syscall, cap: CapRef, message: &Message) -> Result<Received
 }
 
 /// Blocks until a receiver takes `message`.
+#[inline]
 pub fn send(endpoint: CapRef, message: &Message) -> Result<(), Error> {
     ipc_raw(Syscall::Send, endpoint, message).map(drop)
 }
 
 /// Sends only if a receiver is waiting (`WouldBlock` otherwise).
+#[inline]
 pub fn send_nonblocking(endpoint: CapRef, message: &Message) -> Result<(), Error> {
     ipc_raw(Syscall::SendNonBlocking, endpoint, message).map(drop)
 }
 
 /// Sends `message` and waits for the reply.
+#[inline]
 pub fn call(endpoint: CapRef, message: &Message) -> Result<Message, Error> {
     ipc_raw(Syscall::Call, endpoint, message).map(|r| r.message)
 }
 
 /// Waits for a message (`info` only carries an optional timeout).
+#[inline]
 pub fn recv(endpoint: CapRef, info: MessageInfo) -> Result<Received, Error> {
     let message = Message {
         info,
@@ -92,16 +99,19 @@ pub fn recv(endpoint: CapRef, info: MessageInfo) -> Result<Received, Error> {
 }
 
 /// Takes a waiting message, or fails with `WouldBlock`.
+#[inline]
 pub fn recv_nonblocking(endpoint: CapRef) -> Result<Received, Error> {
     ipc_raw(Syscall::RecvNonBlocking, endpoint, &Message::default())
 }
 
 /// Replies to the last Call received.
+#[inline]
 pub fn reply(message: &Message) -> Result<(), Error> {
     ipc_raw(Syscall::Reply, CapRef::NULL, message).map(drop)
 }
 
 /// Replies, then waits for the next message on `endpoint`.
+#[inline]
 pub fn reply_recv(endpoint: CapRef, message: &Message) -> Result<Received, Error> {
     ipc_raw(Syscall::ReplyRecv, endpoint, message)
 }
