@@ -27,6 +27,14 @@ use bulkhead_rt::{println, sys};
 use crate::apps::{self, App, Caps, Start};
 use crate::backend::{AppBackend, Random};
 
+/// The reply carrying a syscall's result: one word.
+fn reply_message(value: i64) -> Message {
+    Message {
+        info: MessageInfo::new(1),
+        mrs: [value as u64, 0, 0, 0, 0, 0, 0, 0],
+    }
+}
+
 /// How the server tells its supervisor that the report changed.
 pub struct Supervisor {
     pub notification: CapRef,
@@ -77,13 +85,11 @@ impl Server {
                 self.start(next);
                 next += 1;
             }
-            if self.apps.iter().all(Option::is_none) && next >= self.spec.programs.len() {
+            if next >= self.spec.programs.len() && self.apps.iter().all(Option::is_none) {
                 break;
             }
             let received = match reply.take() {
-                Some(value) => {
-                    ipc::reply_recv(self.caps.endpoint, &Message::words(&[value as u64]))
-                }
+                Some(value) => ipc::reply_recv(self.caps.endpoint, &reply_message(value)),
                 None => ipc::recv(self.caps.endpoint, MessageInfo::default()),
             };
             match received {
