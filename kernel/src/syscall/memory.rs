@@ -151,9 +151,10 @@ pub fn space_protect(caller: &mut Caller) -> Result<Results, Error> {
 
 /// Copies between another space's memory (`target` at `vaddr`) and the
 /// caller's buffer, a page at a time through a kernel bounce buffer.
-/// Writing goes through the physical window, so it works on read-only and
-/// executable pages too: the space capability's WRITE right is what
-/// authorises it (as a debugger or loader needs).
+/// Writing needs the target page to be mapped writable, as it would be
+/// for the space's own threads: a syscall server storing a result through
+/// an app's pointer must not patch the app's code (a loader maps pages
+/// writable, fills them, then protects them).
 fn transfer(caller: &mut Caller, write: bool) -> Result<Results, Error> {
     let (vaddr, buf, len) = (caller.arg(1), caller.arg(2), caller.arg(3));
     let user = USlice::<u8>::new(buf, len)?;
@@ -174,7 +175,7 @@ fn transfer(caller: &mut Caller, write: bool) -> Result<Results, Error> {
             copy_from_user(bytes, part)?;
         }
         locked(|k| -> Result<(), Error> {
-            let phys = space::translate_for(k, target, at, false)?;
+            let phys = space::translate_for(k, target, at, write)?;
             let window = crate::mm::phys_to_virt(phys);
             // SAFETY: `phys` is a mapped user frame of the target space,
             // reached through the window; `chunk` stays within its page.

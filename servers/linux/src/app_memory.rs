@@ -65,9 +65,8 @@ impl AppMemory {
         sys::space_read(self.space, addr, buf).map_err(|_| Errno::EFAULT)
     }
 
-    /// Copies into the app; `EFAULT` unless every byte is mapped. (The
-    /// space capability lets us write the app's read-only pages too, so a
-    /// `read` into the app's own code succeeds where Linux says `EFAULT`.)
+    /// Copies into the app; `EFAULT` unless every byte is mapped writable
+    /// (the kernel refuses read-only pages, as Linux does).
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         sys::space_write(self.space, addr, data).map_err(|_| Errno::EFAULT)
     }

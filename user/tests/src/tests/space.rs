@@ -163,6 +163,8 @@ fn frames_rights_limit_mappings() -> Result<(), String> {
         Error::NoRights
     );
     check_ok!(sys::space_map(space, read_only, 0, 1, ADDR, Rights::READ));
+    // A page mapped read-only cannot be written even with WRITE on the space.
+    check_err!(sys::space_write(space, ADDR, b"x"), Error::NoRights);
     let space_ro = check_ok!(sys::cap_copy(space, None, Rights::READ | Rights::COPY));
     check_err!(sys::space_write(space_ro, ADDR, b"x"), Error::NoRights);
     let mut byte = [0u8; 1];
