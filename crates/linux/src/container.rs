@@ -85,15 +85,11 @@ impl Container {
         if self.logged_unknown.len() >= UNKNOWN_LOG_CAP {
             self.unknown_log_closed = true;
             backend.log(format_args!(
-                "{}: more than {} distinct unknown syscalls; no longer reporting them",
-                self.name, UNKNOWN_LOG_CAP
+                "more than {UNKNOWN_LOG_CAP} distinct unknown syscalls; no longer reporting them"
             ));
             return;
         }
         self.logged_unknown.insert(nr);
-        backend.log(format_args!(
-            "{}: unknown syscall {} → ENOSYS",
-            self.name, nr
-        ));
+        backend.log(format_args!("unknown syscall {nr} → ENOSYS"));
     }
 }
