@@ -7,7 +7,8 @@
 //! entry whose thread timed out, was cancelled or died is simply skipped
 //! when it reaches the front. Whoever completes a wait writes the results
 //! into the waiting thread's saved user registers (its `TrapFrame`) and
-//! makes it ready; the woken thread's syscall only reads them back.
+//! makes it ready; the woken thread returns them to user mode as they are
+//! (straight from its frame, or after reading them back in its syscall).
 
 use super::thread::{IpcWait, Thread};
 use super::{with_sched, Scheduler, State, ThreadId};
