@@ -84,7 +84,10 @@ pub fn forward(frame: *mut TrapFrame) {
     let Some((endpoint, badge)) = link else {
         return;
     };
-    let outcome = ipc::send(&mut KERNEL.lock(), me, endpoint, badge, false, true, true);
+    let outcome = {
+        let mut k = KERNEL.lock();
+        sched::with_sched(|s| ipc::send(&mut k, s, me, endpoint, badge, false, true, true))
+    };
     match outcome {
         Ok(Outcome::Block) => wait::wait_for_completion(),
         Ok(Outcome::Done) => {}

@@ -17,16 +17,19 @@
 //! A Call gives the receiver a one-time right to reply, held implicitly in
 //! the receiver's thread (`ipc.reply_to`) and used up by its next Reply.
 //! The receiver learns the badge of the capability the sender used. All of
-//! this runs with the object layer locked; a thread that must block queues
-//! itself, and its syscall blocks after the lock is released. Whoever
-//! completes a wait writes the results into the waiter's saved registers.
+//! this runs with the object layer and the scheduler locked, each once per
+//! system call (`&mut Kernel`, `&mut Scheduler`); a thread that must block
+//! queues itself, and its syscall blocks after the locks are released.
+//! Whoever completes a wait writes the results into the waiter's saved
+//! registers, so a message is copied once, from the sender's registers to
+//! the receiver's.
 
 use crate::arch::x86_64::trap_entry::TrapFrame;
-use crate::object::endpoint::{pop_live, Endpoint, Notification, MAX_PENDING_FAULTS};
+use crate::object::endpoint::{pop_live, pop_live_in, Endpoint, Notification, MAX_PENDING_FAULTS};
 use crate::object::{space, Kernel, ObjRef, Object};
 use crate::sched::ipc::{self as wait, Waiter};
 use crate::sched::thread::IpcWait;
-use crate::sched::{self, ThreadId};
+use crate::sched::{Scheduler, ThreadId};
 use bulkhead_abi::ipc::{MessageInfo, MAX_BUFFER_BYTES, MAX_WORDS};
 use bulkhead_abi::{CapRef, Error, Rights, PAGE_SIZE};
 
@@ -47,6 +50,7 @@ pub struct Message {
 }
 
 /// The message held in a thread's registers.
+#[inline(always)]
 pub fn message_in(frame: &TrapFrame) -> Message {
     Message {
         info: MessageInfo(frame.rsi),
@@ -58,23 +62,23 @@ pub fn message_in(frame: &TrapFrame) -> Message {
 
 /// The message thread `from` is sending: its message registers, or for a
 /// container member its Linux syscall (`crate::container_call`).
-fn sent_by(from: ThreadId) -> Option<Message> {
-    sched::with_thread(from, |t| {
-        if !t.user {
-            return None;
-        }
-        let linux = t.linux.is_some();
-        let frame = t.user_frame();
-        Some(if linux {
-            crate::container_call::linux_message(frame)
-        } else {
-            message_in(frame)
-        })
+#[inline(always)]
+fn sent_by(s: &mut Scheduler, from: ThreadId) -> Option<Message> {
+    let t = s.thread(from)?;
+    if !t.user {
+        return None;
+    }
+    let linux = t.linux.is_some();
+    let frame = t.user_frame();
+    Some(if linux {
+        crate::container_call::linux_message(frame)
+    } else {
+        message_in(frame)
     })
-    .flatten()
 }
 
 /// Writes a delivered message into a thread's registers.
+#[inline(always)]
 pub fn write_message(frame: &mut TrapFrame, badge: u64, m: &Message) {
     frame.rax = 0;
     frame.rdi = badge;
@@ -109,16 +113,30 @@ pub fn timeout_ticks(ms: u32) -> Option<u64> {
 /// as `to` will receive it. A capability or buffer part that cannot be
 /// transferred is dropped (its flag or byte count cleared), as in seL4:
 /// the register words always arrive.
-fn prepare(k: &mut Kernel, from: ThreadId, grant: bool, to: ThreadId) -> Message {
-    let Some(sent) = sent_by(from) else {
+///
+/// `sent` is `sent_by(from)`, which the caller has usually read already.
+#[inline(always)]
+fn prepare(
+    k: &mut Kernel,
+    s: &mut Scheduler,
+    sent: Option<Message>,
+    from: ThreadId,
+    grant: bool,
+    to: ThreadId,
+) -> Message {
+    let Some(sent) = sent else {
         return Message {
             info: MessageInfo::new(0),
             mrs: [0; MAX_WORDS],
         };
     };
     let words = sent.info.words().min(MAX_WORDS as u64) as usize;
-    let mut mrs = [0; MAX_WORDS];
-    mrs[..words].copy_from_slice(&sent.mrs[..words]);
+    let mut mrs = sent.mrs;
+    for (i, mr) in mrs.iter_mut().enumerate() {
+        if i >= words {
+            *mr = 0;
+        }
+    }
     let mut info = MessageInfo::new(words as u64);
     if sent.info.has_cap() && grant {
         if let Some(handle) = transfer_cap(k, from, to, CapRef(sent.mrs[MAX_WORDS - 1])) {
@@ -126,7 +144,10 @@ fn prepare(k: &mut Kernel, from: ThreadId, grant: bool, to: ThreadId) -> Message
             info = info.with_cap();
         }
     }
-    let bytes = copy_buffer(k, from, to, sent.info.bytes()).unwrap_or(0);
+    let bytes = match sent.info.bytes() {
+        0 => 0,
+        bytes => copy_buffer(k, s, from, to, bytes).unwrap_or(0),
+    };
     Message {
         info: info.with_bytes(bytes),
         mrs,
@@ -144,11 +165,17 @@ fn transfer_cap(k: &mut Kernel, from: ThreadId, to: ThreadId, cap: CapRef) -> Op
 
 /// Copies up to `bytes` from `from`'s IPC buffer into `to`'s, clipped to
 /// both buffers; returns how many were copied.
-fn copy_buffer(k: &Kernel, from: ThreadId, to: ThreadId, bytes: u64) -> Result<u64, Error> {
+fn copy_buffer(
+    k: &Kernel,
+    s: &mut Scheduler,
+    from: ThreadId,
+    to: ThreadId,
+    bytes: u64,
+) -> Result<u64, Error> {
     if bytes == 0 {
         return Ok(0);
     }
-    let ((src, src_len), (dst, dst_len)) = (wait::buffer_of(from), wait::buffer_of(to));
+    let ((src, src_len), (dst, dst_len)) = (wait::buffer_of_in(s, from), wait::buffer_of_in(s, to));
     let n = bytes.min(src_len).min(dst_len);
     let src_space = k.threads.get(&from).ok_or(Error::BadState)?.space;
     let dst_space = k.threads.get(&to).ok_or(Error::BadState)?.space;
@@ -184,16 +211,27 @@ fn endpoint_mut(k: &mut Kernel, ep: ObjRef) -> Result<&mut Endpoint, Error> {
     }
 }
 
-/// Delivers the current thread's message to the waiting receiver `r`.
-fn deliver_to_waiter(k: &mut Kernel, me: ThreadId, grant: bool, r: Waiter, badge: u64) {
-    let m = prepare(k, me, grant, r.thread);
-    wait::complete(r, |f| write_message(f, badge, &m));
+/// Delivers the current thread's message `sent` to the waiting receiver `r`.
+#[inline(always)]
+fn deliver_to_waiter(
+    k: &mut Kernel,
+    s: &mut Scheduler,
+    sent: Option<Message>,
+    me: ThreadId,
+    grant: bool,
+    r: Waiter,
+    badge: u64,
+) {
+    let m = prepare(k, s, sent, me, grant, r.thread);
+    wait::complete_in(s, r, |f| write_message(f, badge, &m));
 }
 
 /// Send or Call on endpoint `ep` with the badge and GRANT right of the
 /// capability used.
+#[allow(clippy::too_many_arguments)]
 pub fn send(
     k: &mut Kernel,
+    s: &mut Scheduler,
     me: ThreadId,
     ep: ObjRef,
     badge: u64,
@@ -201,28 +239,31 @@ pub fn send(
     call: bool,
     block: bool,
 ) -> Result<Outcome, Error> {
-    let info = sent_by(me).ok_or(Error::BadState)?.info;
+    let sent = sent_by(s, me).ok_or(Error::BadState)?;
+    let info = sent.info;
     check_info(info)?;
     if info.has_cap() && !grant {
         return Err(Error::NoRights);
     }
-    let receiver = pop_live(&mut endpoint_mut(k, ep)?.receivers);
+    let receiver = pop_live_in(&mut endpoint_mut(k, ep)?.receivers, s);
     match receiver {
         Some(r) => {
-            let serial = sched::with_thread(me, |t| t.serial).unwrap_or(0);
             if call {
-                wait::set_reply_target_of(r.thread, Some((me, serial)));
+                let serial = s.thread(me).map_or(0, |t| t.serial);
+                wait::set_reply_target_in(s, r.thread, Some((me, serial)));
             }
-            deliver_to_waiter(k, me, grant, r, badge);
+            deliver_to_waiter(k, s, Some(sent), me, grant, r, badge);
             if call {
-                wait::block_current(IpcWait::Reply, 0, false, timeout_ticks(info.timeout_ms()));
+                let ticks = timeout_ticks(info.timeout_ms());
+                wait::block_current_in(s, IpcWait::Reply, 0, false, ticks);
                 return Ok(Outcome::Block);
             }
             Ok(Outcome::Done)
         }
         None if !block => Err(Error::WouldBlock),
         None => {
-            let w = wait::block_current(
+            let w = wait::block_current_in(
+                s,
                 IpcWait::Send { call },
                 badge,
                 grant,
@@ -235,44 +276,57 @@ pub fn send(
 }
 
 /// Receive on endpoint `ep`.
-pub fn recv(k: &mut Kernel, me: ThreadId, ep: ObjRef, block: bool) -> Result<Outcome, Error> {
-    let timeout = MessageInfo(wait::frame_of(me).ok_or(Error::BadState)?.rsi).timeout_ms();
+pub fn recv(
+    k: &mut Kernel,
+    s: &mut Scheduler,
+    me: ThreadId,
+    ep: ObjRef,
+    block: bool,
+) -> Result<Outcome, Error> {
+    let timeout = MessageInfo(wait::info_of_in(s, me).ok_or(Error::BadState)?).timeout_ms();
     if let Some((badge, words)) = endpoint_mut(k, ep)?.pending_faults.pop_front() {
         let m = fault_message(words);
-        sched::with_thread(me, |t| write_message(t.user_frame(), badge, &m));
+        if let Some(t) = s.thread(me) {
+            write_message(t.user_frame(), badge, &m);
+        }
         return Ok(Outcome::Done);
     }
-    let sender = pop_live(&mut endpoint_mut(k, ep)?.senders);
-    let Some(s) = sender else {
+    let sender = pop_live_in(&mut endpoint_mut(k, ep)?.senders, s);
+    let Some(w) = sender else {
         if !block {
             return Err(Error::WouldBlock);
         }
-        let w = wait::block_current(IpcWait::Recv, 0, false, timeout_ticks(timeout));
+        let w = wait::block_current_in(s, IpcWait::Recv, 0, false, timeout_ticks(timeout));
         endpoint_mut(k, ep)?.receivers.push_back(w);
         return Ok(Outcome::Block);
     };
-    let Some((IpcWait::Send { call }, badge, grant)) = wait::still_waiting(s) else {
+    let Some((IpcWait::Send { call }, badge, grant)) = wait::still_waiting_in(s, w) else {
         return Err(Error::BadState);
     };
-    let m = prepare(k, s.thread, grant, me);
-    sched::with_thread(me, |t| write_message(t.user_frame(), badge, &m));
+    let sent = sent_by(s, w.thread);
+    let m = prepare(k, s, sent, w.thread, grant, me);
+    if let Some(t) = s.thread(me) {
+        write_message(t.user_frame(), badge, &m);
+    }
     if call {
-        if let Some((_, serial)) = wait::await_reply(s) {
-            wait::set_reply_target(Some((s.thread, serial)));
+        if let Some((_, serial)) = wait::await_reply_in(s, w) {
+            let current = s.current();
+            wait::set_reply_target_in(s, current, Some((w.thread, serial)));
         }
     } else {
-        wait::complete(s, |f| (f.rax, f.rdi, f.rsi, f.rdx) = (0, 0, 0, 0));
+        wait::complete_in(s, w, |f| (f.rax, f.rdi, f.rsi, f.rdx) = (0, 0, 0, 0));
     }
     Ok(Outcome::Done)
 }
 
 /// Reply to the current thread's reply target, if it still waits; a caller
 /// that died or gave up is silently skipped (the server keeps serving).
-pub fn reply(k: &mut Kernel, me: ThreadId) -> Result<(), Error> {
-    let info = MessageInfo(wait::frame_of(me).ok_or(Error::BadState)?.rsi);
+pub fn reply(k: &mut Kernel, s: &mut Scheduler, me: ThreadId) -> Result<(), Error> {
+    let info = MessageInfo(wait::info_of_in(s, me).ok_or(Error::BadState)?);
     check_info(info)?;
-    if let Some(client) = wait::take_reply_target() {
-        deliver_to_waiter(k, me, true, client, 0);
+    if let Some(client) = wait::take_reply_target_in(s) {
+        let sent = sent_by(s, me);
+        deliver_to_waiter(k, s, sent, me, true, client, 0);
     }
     Ok(())
 }

@@ -138,6 +138,20 @@ pub fn pop_live(queue: &mut WaitQueue) -> Option<Waiter> {
     None
 }
 
+/// [`pop_live`] with the scheduler already locked.
+#[inline(always)]
+pub(crate) fn pop_live_in(
+    queue: &mut WaitQueue,
+    s: &mut crate::sched::Scheduler,
+) -> Option<Waiter> {
+    while let Some(w) = queue.pop_front() {
+        if ipc::still_waiting_in(s, w).is_some() {
+            return Some(w);
+        }
+    }
+    None
+}
+
 impl Endpoint {
     /// Wakes every waiter with `PartnerGone` (the endpoint is going away).
     pub fn wake_all(mut self) {

@@ -7,7 +7,8 @@
 //! entry whose thread timed out, was cancelled or died is simply skipped
 //! when it reaches the front. Whoever completes a wait writes the results
 //! into the waiting thread's saved user registers (its `TrapFrame`) and
-//! makes it ready; the woken thread's syscall only reads them back.
+//! makes it ready; the woken thread returns them to user mode as they are
+//! (straight from its frame, or after reading them back in its syscall).
 
 use super::thread::{IpcWait, Thread};
 use super::{with_sched, Scheduler, State, ThreadId};
@@ -42,51 +43,78 @@ pub struct Waiter {
 /// entry. With `timeout_ticks`, the wait ends with `TimedOut` after that
 /// many timer ticks.
 pub fn block_current(wait: IpcWait, badge: u64, grant: bool, timeout_ticks: Option<u64>) -> Waiter {
-    with_sched(|s| {
-        let me = s.current;
-        let t = s.thread(me).expect("the current thread exists");
-        t.ipc.waiting = Some(wait);
-        t.ipc.token = fresh_token();
-        t.ipc.badge = badge;
-        t.ipc.grant = grant;
-        t.state = State::Blocked;
-        let token = t.ipc.token;
-        if let Some(ticks) = timeout_ticks {
-            let at = crate::time::ticks() + ticks.max(1);
-            s.sleepers.push((at, me, Some(token)));
-        }
-        Waiter { thread: me, token }
-    })
+    with_sched(|s| block_current_in(s, wait, badge, grant, timeout_ticks))
+}
+
+/// [`block_current`] with the scheduler already locked.
+#[inline(always)]
+pub(crate) fn block_current_in(
+    s: &mut Scheduler,
+    wait: IpcWait,
+    badge: u64,
+    grant: bool,
+    timeout_ticks: Option<u64>,
+) -> Waiter {
+    let me = s.current;
+    let t = s.thread(me).expect("the current thread exists");
+    t.ipc.waiting = Some(wait);
+    t.ipc.token = fresh_token();
+    t.ipc.badge = badge;
+    t.ipc.grant = grant;
+    t.state = State::Blocked;
+    let token = t.ipc.token;
+    if let Some(ticks) = timeout_ticks {
+        let at = crate::time::ticks() + ticks.max(1);
+        s.sleepers.push((at, me, Some(token)));
+    }
+    Waiter { thread: me, token }
 }
 
 /// Blocks until the current thread's IPC wait has been completed (spurious
 /// wake-ups go back to sleep).
 pub fn wait_for_completion() {
+    wait_parked(Err(()));
+}
+
+/// [`wait_for_completion`] for a thread whose first switch away was
+/// already decided under the lock that blocked it
+/// ([`Scheduler::park_current`]): makes that switch (or, for `Err`,
+/// schedules), then, once resumed, goes back to sleep until the wait is
+/// really over. One scheduler lock per wake-up.
+pub(crate) fn wait_parked(first: Result<Option<super::Switch>, ()>) {
+    match first {
+        Ok(Some(switch)) => switch.make(),
+        Ok(None) => {}
+        Err(()) => super::schedule(),
+    }
     loop {
-        super::schedule();
         let done = with_sched(|s| {
             let me = s.current;
-            s.thread(me).is_none_or(|t| t.ipc.waiting.is_none())
+            match s.thread(me) {
+                Some(t) if t.ipc.waiting.is_some() => {
+                    t.state = State::Blocked;
+                    false
+                }
+                _ => true,
+            }
         });
         if done {
             return;
         }
-        with_sched(|s| {
-            let me = s.current;
-            if let Some(t) = s.thread(me) {
-                t.state = State::Blocked;
-            }
-        });
+        super::schedule();
     }
 }
 
 /// The waiter's IPC state if it is still waiting with that token.
 pub fn still_waiting(w: Waiter) -> Option<(IpcWait, u64, bool)> {
-    with_sched(|s| {
-        let t = s.thread(w.thread)?;
-        let wait = t.ipc.waiting.filter(|_| t.ipc.token == w.token)?;
-        Some((wait, t.ipc.badge, t.ipc.grant))
-    })
+    with_sched(|s| still_waiting_in(s, w))
+}
+
+/// [`still_waiting`] with the scheduler already locked.
+pub(crate) fn still_waiting_in(s: &mut Scheduler, w: Waiter) -> Option<(IpcWait, u64, bool)> {
+    let t = s.thread(w.thread)?;
+    let wait = t.ipc.waiting.filter(|_| t.ipc.token == w.token)?;
+    Some((wait, t.ipc.badge, t.ipc.grant))
 }
 
 /// Ends `w`'s wait: runs `fill` on its saved registers and makes it ready.
@@ -95,7 +123,9 @@ pub fn complete(w: Waiter, fill: impl FnOnce(&mut TrapFrame)) -> bool {
     with_sched(|s| complete_in(s, w, fill))
 }
 
-fn complete_in(s: &mut Scheduler, w: Waiter, fill: impl FnOnce(&mut TrapFrame)) -> bool {
+/// [`complete`] with the scheduler already locked.
+#[inline(always)]
+pub(crate) fn complete_in(s: &mut Scheduler, w: Waiter, fill: impl FnOnce(&mut TrapFrame)) -> bool {
     let Some(t) = s.thread(w.thread) else {
         return false;
     };
@@ -109,8 +139,10 @@ fn complete_in(s: &mut Scheduler, w: Waiter, fill: impl FnOnce(&mut TrapFrame)) 
     }
     t.ipc.waiting = None;
     t.ipc.token = fresh_token();
-    s.sleepers
-        .retain(|(_, id, token)| !(*id == w.thread && token.is_some()));
+    if !s.sleepers.is_empty() {
+        s.sleepers
+            .retain(|(_, id, token)| !(*id == w.thread && token.is_some()));
+    }
     s.make_ready(w.thread);
     true
 }
@@ -122,61 +154,50 @@ pub fn fail(w: Waiter, error: Error) -> bool {
 
 /// Moves a sender whose Call was received into the reply wait, and returns
 /// its new waiter entry (which the receiver keeps as its reply target).
-pub fn await_reply(w: Waiter) -> Option<(Waiter, u64)> {
-    with_sched(|s| {
-        let t = s.thread(w.thread)?;
-        if t.ipc.token != w.token {
-            return None;
+/// The scheduler must be locked.
+pub(crate) fn await_reply_in(s: &mut Scheduler, w: Waiter) -> Option<(Waiter, u64)> {
+    let t = s.thread(w.thread)?;
+    if t.ipc.token != w.token {
+        return None;
+    }
+    t.ipc.waiting = Some(IpcWait::Reply);
+    t.ipc.token = fresh_token();
+    let (token, serial) = (t.ipc.token, t.serial);
+    // A Call's timeout covers the wait for the reply too.
+    for entry in s.sleepers.iter_mut() {
+        if entry.1 == w.thread && entry.2 == Some(w.token) {
+            entry.2 = Some(token);
         }
-        t.ipc.waiting = Some(IpcWait::Reply);
-        t.ipc.token = fresh_token();
-        let (token, serial) = (t.ipc.token, t.serial);
-        // A Call's timeout covers the wait for the reply too.
-        for entry in s.sleepers.iter_mut() {
-            if entry.1 == w.thread && entry.2 == Some(w.token) {
-                entry.2 = Some(token);
-            }
-        }
-        Some((
-            Waiter {
-                thread: w.thread,
-                token,
-            },
-            serial,
-        ))
-    })
+    }
+    Some((
+        Waiter {
+            thread: w.thread,
+            token,
+        },
+        serial,
+    ))
 }
 
-/// Records on the current thread whom it must reply to.
-pub fn set_reply_target(target: Option<(ThreadId, u64)>) {
-    with_sched(|s| {
-        let me = s.current;
-        if let Some(t) = s.thread(me) {
-            t.ipc.reply_to = target;
-        }
-    });
-}
-
-/// Records on thread `id` whom it must reply to.
-pub fn set_reply_target_of(id: ThreadId, target: Option<(ThreadId, u64)>) {
-    with_sched(|s| {
-        if let Some(t) = s.thread(id) {
-            t.ipc.reply_to = target;
-        }
-    });
+/// Records on thread `id` whom it must reply to (the scheduler locked).
+pub(crate) fn set_reply_target_in(
+    s: &mut Scheduler,
+    id: ThreadId,
+    target: Option<(ThreadId, u64)>,
+) {
+    if let Some(t) = s.thread(id) {
+        t.ipc.reply_to = target;
+    }
 }
 
 /// Takes the current thread's reply target, if it still waits for the
-/// reply, as a waiter entry.
-pub fn take_reply_target() -> Option<Waiter> {
-    with_sched(|s| {
-        let me = s.current;
-        let (id, serial) = s.thread(me)?.ipc.reply_to.take()?;
-        let t = s.thread(id)?;
-        (t.serial == serial && t.ipc.waiting == Some(IpcWait::Reply)).then_some(Waiter {
-            thread: id,
-            token: t.ipc.token,
-        })
+/// reply, as a waiter entry (the scheduler locked).
+pub(crate) fn take_reply_target_in(s: &mut Scheduler) -> Option<Waiter> {
+    let me = s.current;
+    let (id, serial) = s.thread(me)?.ipc.reply_to.take()?;
+    let t = s.thread(id)?;
+    (t.serial == serial && t.ipc.waiting == Some(IpcWait::Reply)).then_some(Waiter {
+        thread: id,
+        token: t.ipc.token,
     })
 }
 
@@ -225,18 +246,17 @@ pub(super) fn on_thread_end(s: &mut Scheduler, id: ThreadId) {
     }
 }
 
-/// Reads a thread's saved registers (for message transfer).
-pub fn frame_of(id: ThreadId) -> Option<TrapFrame> {
-    with_sched(|s| {
-        s.thread(id)
-            .filter(|t| t.user)
-            .map(|t: &mut Thread| *t.user_frame())
-    })
+/// The message-info register (`rsi`) of user thread `id` (the scheduler
+/// locked).
+pub(crate) fn info_of_in(s: &mut Scheduler, id: ThreadId) -> Option<u64> {
+    s.thread(id)
+        .filter(|t| t.user)
+        .map(|t: &mut Thread| t.user_frame().rsi)
 }
 
-/// Thread `id`'s IPC buffer.
-pub fn buffer_of(id: ThreadId) -> (u64, u64) {
-    with_sched(|s| s.thread(id).map_or((0, 0), |t| t.ipc.buffer))
+/// Thread `id`'s IPC buffer (the scheduler locked).
+pub(crate) fn buffer_of_in(s: &mut Scheduler, id: ThreadId) -> (u64, u64) {
+    s.thread(id).map_or((0, 0), |t| t.ipc.buffer)
 }
 
 /// Sets a thread's IPC buffer.

@@ -86,6 +86,12 @@ impl Scheduler {
         let Some(priority) = self.thread(id).map(|t| t.priority) else {
             return;
         };
+        self.enqueue_at(id, priority);
+    }
+
+    /// Queues `id`, whose priority is `priority`, last in its ready queue.
+    #[inline(always)]
+    fn enqueue_at(&mut self, id: ThreadId, priority: u8) {
         self.ready[usize::from(priority)].push_back(id);
         self.ready_bitmap |= 1 << priority;
     }
@@ -133,6 +139,7 @@ impl Scheduler {
 
     /// Makes `id` ready and asks for a reschedule if it outranks the
     /// running thread.
+    #[inline]
     pub(crate) fn make_ready(&mut self, id: ThreadId) {
         let current_priority = self.thread(self.current).map_or(0, |t| t.priority);
         if let Some(t) = self.thread(id) {
@@ -144,8 +151,9 @@ impl Scheduler {
                 return;
             }
             t.state = State::Ready;
-            let outranks = t.priority > current_priority;
-            self.enqueue(id);
+            let priority = t.priority;
+            let outranks = priority > current_priority;
+            self.enqueue_at(id, priority);
             if outranks {
                 NEED_RESCHED.store(true, Ordering::Relaxed);
             }
@@ -350,27 +358,83 @@ pub fn start(id: ThreadId) -> Result<(), State> {
 /// switched out: `Ready` threads go back to their queue.
 pub fn schedule() {
     reap_killed();
-    let switch = interrupts::without_interrupts(|| {
-        let mut guard = SCHED.lock();
-        let s = guard.as_mut().expect("sched::init ran");
-        NEED_RESCHED.store(false, Ordering::Relaxed);
-        let prev = s.current;
-        let prev_ready = s.thread(prev).is_some_and(|t| t.state == State::Ready);
-        if prev_ready && prev != s.idle {
-            s.enqueue(prev);
-        }
-        let next = s.dequeue_highest().unwrap_or(s.idle);
-        if next == prev {
-            return None;
-        }
-        Some(switch_bookkeeping(s, prev, next))
-    });
-    if let Some((save, next_rsp)) = switch {
+    let switch = with_sched(Scheduler::pick_next);
+    if let Some(switch) = switch {
+        switch.make();
+    }
+}
+
+/// A switch of kernel stacks that [`Scheduler::pick_next`] prepared (the
+/// next thread's CPU state is already installed) and that must be made
+/// once every lock is released.
+#[must_use]
+pub(crate) struct Switch {
+    save: *mut u64,
+    next_rsp: u64,
+}
+
+impl Switch {
+    /// Switches to the next thread's kernel stack; returns when the
+    /// current thread is resumed.
+    pub(crate) fn make(self) {
         // SAFETY: `save` points into the previous thread's boxed record,
         // which lives until that thread ends and is released (never while
         // it is parked here); `next_rsp` was saved by `switch_stacks` or
         // prepared by `prepare_stack`.
-        unsafe { context::switch_stacks(save, next_rsp) };
+        unsafe { context::switch_stacks(self.save, self.next_rsp) };
+    }
+
+    /// Switches to the next thread for good, leaving the current one to
+    /// resume straight into user mode from its `TrapFrame`, exactly as a
+    /// thread that left through the IPC fast path does (its `saved_rsp`
+    /// becomes [`RESUME_FROM_FRAME`]). For a blocked system call whose
+    /// results its completer will write into that frame and which has
+    /// nothing left to do once woken. The caller must hold no lock and own
+    /// nothing on this stack that needs dropping.
+    pub(crate) fn abandon(self) -> ! {
+        let mut scratch = 0u64;
+        // SAFETY: as in `make`; the previous thread's record is its own
+        // (boxed, alive while it is blocked), and nothing runs it until
+        // it is made ready, which happens under the scheduler lock, after
+        // this write. Its stack below the TrapFrame is abandoned: the
+        // switch saves into `scratch`, which nothing reads.
+        unsafe {
+            *self.save = RESUME_FROM_FRAME;
+            context::switch_stacks(&mut scratch, self.next_rsp);
+        }
+        unreachable!("an abandoned kernel stack was resumed");
+    }
+}
+
+impl Scheduler {
+    /// The scheduling decision of [`schedule`]: puts the current thread
+    /// back in its queue if it is `Ready`, takes the best ready thread and,
+    /// if it is another one, installs its CPU state and returns the stack
+    /// switch still to make.
+    pub(crate) fn pick_next(&mut self) -> Option<Switch> {
+        NEED_RESCHED.store(false, Ordering::Relaxed);
+        let prev = self.current;
+        let prev_ready = self.thread(prev).is_some_and(|t| t.state == State::Ready);
+        if prev_ready && prev != self.idle {
+            self.enqueue(prev);
+        }
+        let next = self.dequeue_highest().unwrap_or(self.idle);
+        if next == prev {
+            return None;
+        }
+        let (save, next_rsp) = switch_bookkeeping(self, prev, next);
+        Some(Switch { save, next_rsp })
+    }
+
+    /// [`schedule`] for a current thread that has just blocked, decided
+    /// under the lock the caller already holds: `Err(())` if killed threads
+    /// wait to be freed, which only `schedule` itself does (then call it).
+    pub(crate) fn park_current(&mut self) -> Result<Option<Switch>, ()> {
+        if self.reap.is_empty() {
+            Ok(self.pick_next())
+        } else {
+            Err(())
+        }
     }
 }
 

@@ -2,15 +2,18 @@
 //! ReplyRecv and their non-blocking forms, signals, cancel, IPC buffers.
 //!
 //! The semantics live in `crate::ipc`; these handlers decode the
-//! capabilities, run the operation with the object layer locked, and, if
-//! the caller was queued, block with no lock held until whoever completes
-//! the wait has written the results into the caller's registers.
+//! capabilities and run the operation with the object layer and the
+//! scheduler locked, once each. If the caller was queued, the same lock
+//! also picks the thread to run next (`Scheduler::park_current`); the
+//! caller switches to it once the locks are released and sleeps until
+//! whoever completes its wait has written the results into its registers.
 
-use super::{locked, lookup, Caller, Results};
+use super::{locked, locked_sched, lookup, Caller, Results};
 use crate::ipc::{self, Outcome};
 use crate::object::endpoint::{Endpoint, Notification};
 use crate::object::{memory, Object};
 use crate::sched::ipc as wait;
+use crate::sched::{Scheduler, Switch};
 use crate::usercopy::USlice;
 use bulkhead_abi::ipc::MAX_BUFFER_BYTES;
 use bulkhead_abi::{Error, ObjectType, Rights};
@@ -56,9 +59,45 @@ fn finish(caller: &Caller, outcome: Outcome, done: Results) -> Result<Results, E
     }
 }
 
+/// What an IPC operation run under the locks leaves to do: its outcome
+/// and, if it blocked, the switch away already decided.
+type Parked = (Outcome, Result<Option<Switch>, ()>);
+
+/// Decides, under the lock that blocked the caller, where to switch.
+fn park(s: &mut Scheduler, outcome: Outcome) -> Parked {
+    match outcome {
+        Outcome::Done => (outcome, Ok(None)),
+        Outcome::Block => (outcome, s.park_current()),
+    }
+}
+
+/// [`finish`] for an operation whose switch away is already decided.
+///
+/// A blocked caller has nothing left to do once woken: its completer
+/// writes the status and results into its saved registers, which is what
+/// `dispatch` would write back. So, as a thread leaving through the IPC
+/// fast path does, it leaves its kernel stack behind and will resume
+/// straight into user mode from its `TrapFrame` (`Switch::abandon`); its
+/// wake-up costs no return through the handlers. Not when its return
+/// address is not canonical (then `dispatch` must stop it on the way out)
+/// or when the first switch is not decided yet.
+fn finish_parked(caller: &Caller, parked: Parked, done: Results) -> Result<Results, Error> {
+    match parked {
+        (Outcome::Done, _) => Ok(done),
+        (Outcome::Block, Ok(Some(switch))) if super::is_canonical(caller.frame().rip) => {
+            crate::mm::heap::ensure_headroom();
+            switch.abandon()
+        }
+        (Outcome::Block, first) => {
+            wait::wait_parked(first);
+            caller.completed()
+        }
+    }
+}
+
 fn send_or_call(caller: &mut Caller, call: bool, block: bool) -> Result<Results, Error> {
     let me = caller.thread;
-    let outcome = locked(|k| {
+    let parked = locked_sched(|k, s| {
         let (ep, rights, badge) = lookup(
             k,
             caller,
@@ -66,17 +105,19 @@ fn send_or_call(caller: &mut Caller, call: bool, block: bool) -> Result<Results,
             ObjectType::Endpoint,
             Rights::WRITE,
         )?;
-        ipc::send(
+        let outcome = ipc::send(
             k,
+            s,
             me,
             ep,
             badge,
             rights.contains(Rights::GRANT),
             call,
             block,
-        )
+        )?;
+        Ok(park(s, outcome))
     })?;
-    finish(caller, outcome, [0; 3])
+    finish_parked(caller, parked, [0; 3])
 }
 
 /// `Send(endpoint, info, MRs)`.
@@ -96,7 +137,7 @@ pub fn call(caller: &mut Caller) -> Result<Results, Error> {
 
 fn receive(caller: &mut Caller, block: bool) -> Result<Results, Error> {
     let me = caller.thread;
-    let outcome = locked(|k| {
+    let parked = locked_sched(|k, s| {
         let (ep, _, _) = lookup(
             k,
             caller,
@@ -104,11 +145,12 @@ fn receive(caller: &mut Caller, block: bool) -> Result<Results, Error> {
             ObjectType::Endpoint,
             Rights::READ,
         )?;
-        ipc::recv(k, me, ep, block)
+        let outcome = ipc::recv(k, s, me, ep, block)?;
+        Ok(park(s, outcome))
     })?;
-    match outcome {
+    match parked.0 {
         Outcome::Done => caller.completed(),
-        Outcome::Block => finish(caller, outcome, [0; 3]),
+        Outcome::Block => finish_parked(caller, parked, [0; 3]),
     }
 }
 
@@ -125,7 +167,7 @@ pub fn recv_nonblocking(caller: &mut Caller) -> Result<Results, Error> {
 /// `Reply(info, MRs)`.
 pub fn reply(caller: &mut Caller) -> Result<Results, Error> {
     let me = caller.thread;
-    locked(|k| ipc::reply(k, me))?;
+    locked_sched(|k, s| ipc::reply(k, s, me))?;
     Ok([0; 3])
 }
 
@@ -134,7 +176,7 @@ pub fn reply(caller: &mut Caller) -> Result<Results, Error> {
 /// capability it carries goes to the client, and nothing is removed).
 pub fn reply_recv(caller: &mut Caller) -> Result<Results, Error> {
     let me = caller.thread;
-    let outcome = locked(|k| {
+    let parked = locked_sched(|k, s| {
         let (ep, _, _) = lookup(
             k,
             caller,
@@ -142,12 +184,13 @@ pub fn reply_recv(caller: &mut Caller) -> Result<Results, Error> {
             ObjectType::Endpoint,
             Rights::READ,
         )?;
-        ipc::reply(k, me)?;
-        ipc::recv(k, me, ep, true)
+        ipc::reply(k, s, me)?;
+        let outcome = ipc::recv(k, s, me, ep, true)?;
+        Ok(park(s, outcome))
     })?;
-    match outcome {
+    match parked.0 {
         Outcome::Done => caller.completed(),
-        Outcome::Block => finish(caller, outcome, [0; 3]),
+        Outcome::Block => finish_parked(caller, parked, [0; 3]),
     }
 }
 

@@ -141,6 +141,13 @@ pub fn locked<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
     f(&mut KERNEL.lock())
 }
 
+/// Runs `f` with the object layer and then the scheduler locked (the order
+/// every path takes both in): IPC does all of a call's work under one
+/// acquisition of each.
+pub fn locked_sched<R>(f: impl FnOnce(&mut Kernel, &mut sched::Scheduler) -> R) -> R {
+    locked(|k| sched::with_sched(|s| f(k, s)))
+}
+
 type Handler = fn(&mut Caller) -> Result<Results, Error>;
 
 fn handler(call: Syscall) -> Handler {
