@@ -32,13 +32,7 @@ pub fn create(caller: &mut Caller) -> Result<Results, Error> {
         return Err(Error::InvalidArgument);
     }
     locked(|k| {
-        let (q, _, _) = lookup(
-            k,
-            caller,
-            caller.cap_arg(0),
-            ObjectType::Memory,
-            Rights::WRITE,
-        )?;
+        let q = super::memory::quota(k, caller, 0)?;
         let (endpoint, _, _) = lookup(
             k,
             caller,

@@ -35,7 +35,8 @@ pub(super) fn grant_new(k: &mut Kernel, caller: &Caller, object: ObjRef) -> Resu
     }
 }
 
-fn quota(k: &Kernel, caller: &Caller, i: usize) -> Result<ObjRef, Error> {
+/// The memory quota named by capability argument `i` (needs WRITE).
+pub(super) fn quota(k: &Kernel, caller: &Caller, i: usize) -> Result<ObjRef, Error> {
     Ok(lookup(
         k,
         caller,

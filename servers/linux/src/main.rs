@@ -46,10 +46,10 @@ use alloc::vec;
 use bulkhead_linux::{Container, Fs};
 use bulkhead_manifest::ContainerSpec;
 use bulkhead_rt::abi::PAGE_SIZE;
-use bulkhead_rt::boot::{child_cap, init_child};
+use bulkhead_rt::boot::{child_cap, start_child};
 use bulkhead_rt::child::{StartInfo, CONFIG_ADDR};
 use bulkhead_rt::mem::ReadOnlyMapping;
-use bulkhead_rt::{child_slots, cmdline, heap, println, sys};
+use bulkhead_rt::{child_slots, cmdline, println, sys};
 
 bulkhead_rt::entry!(main);
 
@@ -67,18 +67,11 @@ pub mod extra_slots {
 }
 
 fn main(argument: u64) -> i32 {
-    let start = init_child(argument);
-    bulkhead_rt::init_console(child_cap(child_slots::CONSOLE));
-    let Some(start) = start else {
-        println!("linux-server: no start info page at {argument:#x}");
+    let Some(start) = start_child(argument, "linux-server", HEAP_INITIAL_PAGES) else {
         return 2;
     };
     let memory = child_cap(child_slots::MEMORY);
     let space = child_cap(child_slots::SELF_SPACE);
-    if let Err(error) = heap::init(memory, space, heap::DEFAULT_HEAP_BASE, HEAP_INITIAL_PAGES) {
-        println!("linux-server: cannot start the heap: {error}");
-        return 2;
-    }
     let options = start.filter().unwrap_or("");
     let name = cmdline::value(options, "name").unwrap_or("?");
     let Some(spec) = own_spec(start, name) else {

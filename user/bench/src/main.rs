@@ -24,8 +24,8 @@ mod benches;
 mod ipc;
 
 use bulkhead_measure::{tsc, Accelerator, Config, Line, Measurer, Unit};
-use bulkhead_rt::boot::{child_cap, init_child};
-use bulkhead_rt::{child_slots, heap, println};
+use bulkhead_rt::boot::start_child;
+use bulkhead_rt::println;
 
 bulkhead_rt::entry!(main);
 
@@ -41,16 +41,7 @@ pub struct Context {
 }
 
 fn main(argument: u64) -> i32 {
-    let start = init_child(argument);
-    bulkhead_rt::init_console(child_cap(child_slots::CONSOLE));
-    if start.is_none() {
-        println!("bulkhead-bench: no start info page at {argument:#x}");
-        return 2;
-    }
-    let memory = child_cap(child_slots::MEMORY);
-    let space = child_cap(child_slots::SELF_SPACE);
-    if let Err(error) = heap::init(memory, space, heap::DEFAULT_HEAP_BASE, HEAP_INITIAL_PAGES) {
-        println!("bulkhead-bench: cannot start the heap: {error}");
+    if start_child(argument, "bulkhead-bench", HEAP_INITIAL_PAGES).is_none() {
         return 2;
     }
     let unit = Unit::for_accelerator(Accelerator::detect());

@@ -23,6 +23,27 @@ pub fn init_child(argument: u64) -> Option<&'static StartInfo> {
     Some(CHILD_START.call_once(|| info))
 }
 
+/// The usual start of a child program: reads the start info page, sets up
+/// the console, and starts a heap of `heap_pages` pages (growing on
+/// demand) paid from the child's quota. On failure it says why, naming
+/// `program`, and returns `None` (the program should then exit with 2).
+pub fn start_child(argument: u64, program: &str, heap_pages: u64) -> Option<&'static StartInfo> {
+    let start = init_child(argument);
+    crate::init_console(child_cap(crate::child_slots::CONSOLE));
+    let Some(start) = start else {
+        crate::println!("{program}: no start info page at {argument:#x}");
+        return None;
+    };
+    let memory = child_cap(crate::child_slots::MEMORY);
+    let space = child_cap(crate::child_slots::SELF_SPACE);
+    if let Err(error) = crate::heap::init(memory, space, crate::heap::DEFAULT_HEAP_BASE, heap_pages)
+    {
+        crate::println!("{program}: cannot start the heap: {error}");
+        return None;
+    }
+    Some(start)
+}
+
 /// This child's capability in `slot` of [`crate::child_slots`]: from the
 /// start info page if [`init_child`] read one, else the slot at
 /// generation 0 (where a fresh table puts it).

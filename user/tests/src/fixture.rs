@@ -194,3 +194,15 @@ pub fn page_fault_at(address: u64) -> ThreadStatus {
         address,
     }
 }
+
+/// A started thread in a new read-only sandbox whose first instruction
+/// stores to the read-only data page, so it faults at once; its faults go
+/// to `handler` (an endpoint or a notification).
+pub fn faulting_thread(handler: CapRef) -> Result<(Sandbox, CapRef), Error> {
+    let sandbox = Sandbox::new(Rights::READ)?;
+    let thread = sys::thread_create(sandbox.quota.0, sandbox.space, sandbox.table, PRIORITY)?;
+    sys::thread_set_entry(thread, STORE_ENTRY, STACK_ADDR + PAGE_SIZE - 8, DATA_ADDR)?;
+    bulkhead_rt::sys::ipc::set_fault_handler(thread, Some(handler))?;
+    sys::thread_start(thread)?;
+    Ok((sandbox, thread))
+}

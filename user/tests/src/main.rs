@@ -23,11 +23,11 @@ mod tests;
 
 use alloc::string::String;
 
-use bulkhead_rt::boot::{child_cap, init_child};
+use bulkhead_rt::boot::{child_cap, start_child};
 use bulkhead_rt::child::{TestReport, REPORT_ADDR};
 use bulkhead_rt::child_slots;
 use bulkhead_rt::report::Tally;
-use bulkhead_rt::{heap, println, sys, testing};
+use bulkhead_rt::{println, sys, testing};
 
 bulkhead_rt::entry!(main);
 
@@ -35,18 +35,9 @@ bulkhead_rt::entry!(main);
 const HEAP_INITIAL_PAGES: u64 = 64;
 
 fn main(argument: u64) -> i32 {
-    let start = init_child(argument);
-    bulkhead_rt::init_console(child_cap(child_slots::CONSOLE));
-    let Some(start) = start else {
-        println!("usertests: no start info page at {argument:#x}");
+    let Some(start) = start_child(argument, "usertests", HEAP_INITIAL_PAGES) else {
         return 2;
     };
-    let memory = child_cap(child_slots::MEMORY);
-    let space = child_cap(child_slots::SELF_SPACE);
-    if let Err(error) = heap::init(memory, space, heap::DEFAULT_HEAP_BASE, HEAP_INITIAL_PAGES) {
-        println!("usertests: cannot start the heap: {error}");
-        return 2;
-    }
     let own_thread = child_cap(child_slots::SELF_THREAD);
     if let Err(error) = sys::thread_set_priority(own_thread, fixture::PRIORITY) {
         println!("usertests: cannot set own priority: {error}");

@@ -23,7 +23,7 @@ use bulkhead_rt::thread::{spawn, spawn_prepared, JoinHandle};
 use bulkhead_rt::{check, check_eq, check_err, check_ok, Test};
 
 use crate::fixture::{
-    memory, own_space, own_thread_spec, wait_end, Sandbox, DATA_ADDR, PRIORITY, STORE_ENTRY,
+    faulting_thread, memory, own_space, own_thread_spec, wait_end, DATA_ADDR, PRIORITY,
 };
 use bulkhead_rt::thread::ThreadSpec;
 
@@ -213,32 +213,12 @@ fn cancelled_call_returns_eintr() -> Result<(), String> {
     finish(c, ep, m)
 }
 
-/// A sandbox thread that faults on its first instruction's store.
-fn faulting_thread(handler: CapRef) -> Result<(Sandbox, CapRef), String> {
-    let sandbox = check_ok!(Sandbox::new(Rights::READ));
-    let thread = check_ok!(sys::thread_create(
-        sandbox.quota.0,
-        sandbox.space,
-        sandbox.table,
-        16
-    ));
-    check_ok!(sys::thread_set_entry(
-        thread,
-        STORE_ENTRY,
-        crate::fixture::STACK_ADDR + 4096 - 8,
-        DATA_ADDR
-    ));
-    check_ok!(ipc::set_fault_handler(thread, Some(handler)));
-    check_ok!(sys::thread_start(thread));
-    Ok((sandbox, thread))
-}
-
 /// A fault reported while nobody receives on the handler endpoint waits
 /// there; the next receive gets it, with the handler capability's badge.
 fn fault_reports_wait_for_a_busy_handler() -> Result<(), String> {
     let ep = check_ok!(ipc::endpoint_create(memory()));
     let badged = check_ok!(sys::cap_mint(ep, None, Rights::ALL, 0xfb));
-    let (_sandbox, thread) = faulting_thread(badged)?;
+    let (_sandbox, thread) = check_ok!(faulting_thread(badged));
     check!(matches!(
         check_ok!(wait_end(thread)),
         ThreadStatus::Faulted { vector: 14, .. }
@@ -260,7 +240,7 @@ fn fault_reports_wait_for_a_busy_handler() -> Result<(), String> {
 fn fault_handler_can_be_a_notification() -> Result<(), String> {
     let note = check_ok!(ipc::notification_create(memory()));
     let badged = check_ok!(sys::cap_mint(note, None, Rights::ALL, 0b100));
-    let (_sandbox, thread) = faulting_thread(badged)?;
+    let (_sandbox, thread) = check_ok!(faulting_thread(badged));
     check_eq!(check_ok!(ipc::wait(note, 1000)), 0b100);
     check!(matches!(
         check_ok!(wait_end(thread)),

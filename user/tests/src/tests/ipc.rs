@@ -517,7 +517,7 @@ fn cross_space_round_trips_agree() -> Result<(), String> {
 /// endpoint as a message (vector, address, RIP), with the badge of the
 /// capability the handler was registered with; the thread stays stopped.
 fn faults_reach_the_fault_handler() -> Result<(), String> {
-    use crate::fixture::{Sandbox, DATA_ADDR, STORE_ENTRY};
+    use crate::fixture::DATA_ADDR;
     let ep = endpoint()?;
     let badged = check_ok!(sys::cap_mint(ep, None, Rights::ALL, 0xfa));
     let handler = check_ok!(spawn(&own_thread_spec(), move || {
@@ -530,21 +530,7 @@ fn faults_reach_the_fault_handler() -> Result<(), String> {
     }));
     check_ok!(sys::sleep(Duration::from_millis(10)));
     // The sandbox's data page is read-only: storing to it faults.
-    let sandbox = check_ok!(Sandbox::new(Rights::READ));
-    let thread = check_ok!(sys::thread_create(
-        sandbox.quota.0,
-        sandbox.space,
-        sandbox.table,
-        16
-    ));
-    check_ok!(sys::thread_set_entry(
-        thread,
-        STORE_ENTRY,
-        crate::fixture::STACK_ADDR + 4096 - 8,
-        DATA_ADDR
-    ));
-    check_ok!(ipc::set_fault_handler(thread, Some(badged)));
-    check_ok!(sys::thread_start(thread));
+    let (_sandbox, thread) = check_ok!(crate::fixture::faulting_thread(badged));
     check_eq!(check_ok!(handler.join()), ThreadStatus::Exited(14001));
     let info = check_ok!(sys::thread_info(thread));
     check_eq!(
