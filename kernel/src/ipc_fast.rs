@@ -152,13 +152,15 @@ pub extern "C" fn try_call(frame: *mut TrapFrame) {
         return;
     };
     let me = s.current();
-    let Some(table) = k.threads.get(&me).map(|c| c.table) else {
+    let Some(cp) = s.thread_ptr(me) else {
         return;
     };
+    // SAFETY: our own boxed record; this read ends here.
+    let table = unsafe { (*cp).cap_table };
     let Some((ep, badge)) = k.endpoint_cap(table, CapRef(f.rdi), Rights::WRITE) else {
         return;
     };
-    let Some((c, t)) = waiting_receiver(ep, s, me) else {
+    let Some((c, t)) = waiting_receiver(ep, s, me, cp) else {
         return;
     };
     // SAFETY: two different boxed thread records, which nothing else
@@ -192,13 +194,17 @@ pub extern "C" fn try_linux_call(frame: *mut TrapFrame) {
         return;
     };
     let me = s.current();
-    let Some(link) = s.thread(me).and_then(|t| t.linux) else {
+    let Some(cp) = s.thread_ptr(me) else {
+        return;
+    };
+    // SAFETY: our own boxed record; this read ends here.
+    let Some(link) = (unsafe { (*cp).linux }) else {
         return;
     };
     let Some(Object::Endpoint(ep)) = k.get_mut(link.endpoint) else {
         return;
     };
-    let Some((c, t)) = waiting_receiver(ep, s, me) else {
+    let Some((c, t)) = waiting_receiver(ep, s, me, cp) else {
         return;
     };
     // SAFETY: two different boxed thread records, which nothing else
@@ -224,20 +230,22 @@ pub extern "C" fn try_linux_call(frame: *mut TrapFrame) {
 
 /// The guards of Call after the capability: the receiver at the front of
 /// `ep` still waits in Recv with that entry's token, is another thread
-/// than the caller `me`, not a container member, and can be switched to.
-/// Returns the caller's and the receiver's records, which stay valid (they
-/// are boxed) while the scheduler lock is held.
+/// than the caller `me` (whose record is `cp`), not a container member,
+/// and can be switched to. Returns the caller's and the receiver's
+/// records, which stay valid (they are boxed) while the scheduler lock is
+/// held.
 #[inline(always)]
 fn waiting_receiver(
     ep: &Endpoint,
     s: &mut sched::Scheduler,
     me: sched::ThreadId,
+    cp: *mut Thread,
 ) -> Option<(*mut Thread, *mut Thread)> {
     let server = *ep.receivers.front()?;
     if server.thread == me {
         return None;
     }
-    let (cp, tp) = (s.thread_ptr(me)?, s.thread_ptr(server.thread)?);
+    let tp = s.thread_ptr(server.thread)?;
     // SAFETY: `cp` and `tp` point at two different boxed thread records
     // (checked just above); these shared borrows end here.
     let (c, t) = unsafe { (&*cp, &*tp) };
@@ -295,18 +303,17 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
         return;
     };
     let me = s.current();
-    let Some(table) = k.threads.get(&me).map(|c| c.table) else {
+    let Some(m) = s.thread_ptr(me) else {
         return;
     };
+    // SAFETY: our own boxed record; this read ends here.
+    let table = unsafe { (*m).cap_table };
     let Some((ep, _)) = k.endpoint_cap(table, CapRef(f.rdi), Rights::READ) else {
         return;
     };
     if !ep.senders.is_empty() || !ep.pending_faults.is_empty() {
         return;
     }
-    let Some(m) = s.thread_ptr(me) else {
-        return;
-    };
     // SAFETY: `m` points at our own boxed record; the borrow ends here.
     let Some((client, serial)) = (unsafe { (*m).ipc.reply_to }) else {
         return;

@@ -97,17 +97,22 @@ impl ThreadContexts {
         self.0.get(*id as usize)?.as_ref()
     }
 
-    /// Records the context of thread `id`.
+    /// Records the context of thread `id`, and copies its table into the
+    /// scheduler's record (`Thread::cap_table`, for the IPC fast path).
+    /// Takes the scheduler lock: the caller holds only the object layer's.
     pub fn insert(&mut self, id: crate::sched::ThreadId, context: ThreadContext) {
         let i = id as usize;
         if self.0.len() <= i {
             self.0.resize(i + 1, None);
         }
         self.0[i] = Some(context);
+        crate::sched::with_thread(id, |t| t.cap_table = context.table);
     }
 
-    /// Forgets thread `id`, returning what it had.
+    /// Forgets thread `id`, returning what it had; its scheduler record (if
+    /// still there) then names no table. Takes the scheduler lock.
     pub fn remove(&mut self, id: &crate::sched::ThreadId) -> Option<ThreadContext> {
+        crate::sched::with_thread(*id, |t| t.cap_table = crate::sched::thread::NO_TABLE);
         self.0.get_mut(*id as usize)?.take()
     }
 

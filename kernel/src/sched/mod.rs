@@ -192,6 +192,7 @@ fn new_thread(
         waiters: Vec::new(),
         suspended_from_blocked: false,
         linux: None,
+        cap_table: thread::NO_TABLE,
     })
 }
 
@@ -221,6 +222,7 @@ pub fn init(boot_stack: stack::KernelStack) {
         waiters: Vec::new(),
         suspended_from_blocked: false,
         linux: None,
+        cap_table: thread::NO_TABLE,
     };
     let mut sched = Scheduler {
         threads: Vec::new(),

@@ -12,6 +12,12 @@ use crate::mm::stack::KernelStack;
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use alloc::vec::Vec;
 use bulkhead_abi::ThreadState;
+use bulkhead_captable::TableId;
+
+/// `Thread::cap_table` of a thread with no syscall context (a kernel
+/// thread, or a user thread whose context is gone): an index no table
+/// ever has, so every lookup in it fails.
+pub const NO_TABLE: TableId = TableId::new(u32::MAX, 0);
 
 /// Index of a thread in the scheduler's table.
 pub type ThreadId = u32;
@@ -159,6 +165,11 @@ pub struct Thread {
     /// Set for a container member: its `syscall`s are Linux calls,
     /// forwarded as described in `crate::container_call`.
     pub linux: Option<LinuxLink>,
+    /// The thread's capability table: a copy of `ThreadContext::table`
+    /// kept by `object::ThreadContexts` (insert sets it, remove resets it
+    /// to [`NO_TABLE`]), so the IPC fast path finds it in the record it
+    /// already holds instead of looking up the object layer's context.
+    pub cap_table: TableId,
 }
 
 /// How a container member's Linux syscalls are forwarded.
