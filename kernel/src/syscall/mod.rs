@@ -104,6 +104,12 @@ impl Caller {
 /// Looks up capability `r` in the caller's table, requiring `rights` and an
 /// object of type `kind`; returns the object reference and the
 /// capability's rights and badge.
+///
+/// The common case is a few checks, inlined into every handler (so `kind`
+/// and `rights` are constants there); anything else goes to
+/// [`lookup_full`], which repeats the lookup step by step and finds the
+/// right error.
+#[inline(always)]
 pub fn lookup(
     k: &Kernel,
     caller: &Caller,
@@ -111,8 +117,6 @@ pub fn lookup(
     kind: ObjectType,
     rights: Rights,
 ) -> Result<(ObjRef, Rights, u64), Error> {
-    // The common case in a few checks; anything else takes the full path
-    // below, which finds the right error.
     if let Some(table) = k.threads.get(&caller.thread).map(|c| c.table) {
         if let Some(cap) = k.caps.get(table, r) {
             let kind_ok = k.get(cap.object).is_some_and(|o| o.kind() == kind);
@@ -121,6 +125,20 @@ pub fn lookup(
             }
         }
     }
+    lookup_full(k, caller, r, kind, rights)
+}
+
+/// [`lookup`] step by step, for everything but the common case: the same
+/// result, or the error that says which step failed.
+#[cold]
+#[inline(never)]
+fn lookup_full(
+    k: &Kernel,
+    caller: &Caller,
+    r: CapRef,
+    kind: ObjectType,
+    rights: Rights,
+) -> Result<(ObjRef, Rights, u64), Error> {
     let ctx = caller.context(k)?;
     let cap = k
         .caps
