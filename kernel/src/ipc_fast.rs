@@ -152,9 +152,7 @@ pub extern "C" fn try_call(frame: *mut TrapFrame) {
         return;
     };
     let me = s.current();
-    let Some(cp) = s.thread_ptr(me) else {
-        return;
-    };
+    let cp = s.current_ptr();
     // SAFETY: our own boxed record; this read ends here.
     let table = unsafe { (*cp).cap_table };
     let Some((ep, badge)) = k.endpoint_cap(table, CapRef(f.rdi), Rights::WRITE) else {
@@ -194,9 +192,7 @@ pub extern "C" fn try_linux_call(frame: *mut TrapFrame) {
         return;
     };
     let me = s.current();
-    let Some(cp) = s.thread_ptr(me) else {
-        return;
-    };
+    let cp = s.current_ptr();
     // SAFETY: our own boxed record; this read ends here.
     let Some(link) = (unsafe { (*cp).linux }) else {
         return;
@@ -303,9 +299,7 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
         return;
     };
     let me = s.current();
-    let Some(m) = s.thread_ptr(me) else {
-        return;
-    };
+    let m = s.current_ptr();
     // SAFETY: our own boxed record; this read ends here.
     let table = unsafe { (*m).cap_table };
     let Some((ep, _)) = k.endpoint_cap(table, CapRef(f.rdi), Rights::READ) else {

@@ -46,6 +46,10 @@ pub(crate) struct Scheduler {
     ready: [VecDeque<ThreadId>; MAX_PRIORITY as usize + 1],
     ready_bitmap: u32,
     current: ThreadId,
+    /// The record of `current` (boxed, so it stays put; a thread's record
+    /// is freed only when it is not the current one): the IPC fast path
+    /// reaches it without indexing `threads`.
+    current_record: *mut Thread,
     idle: ThreadId,
     /// (wake-up tick, thread, IPC token for an IPC timeout), unordered;
     /// short in practice.
@@ -53,6 +57,11 @@ pub(crate) struct Scheduler {
     /// Killed threads to free once another thread runs.
     reap: Vec<ThreadId>,
 }
+
+// SAFETY: `current_record` points into one of the scheduler's own boxed
+// records and is used only through the scheduler, under its lock; the
+// rest of the scheduler is `Send` anyway.
+unsafe impl Send for Scheduler {}
 
 static SCHED: Mutex<Option<Scheduler>> = Mutex::new(None);
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
@@ -229,12 +238,16 @@ pub fn init(boot_stack: stack::KernelStack) {
         ready: core::array::from_fn(|_| VecDeque::new()),
         ready_bitmap: 0,
         current: 0,
+        current_record: core::ptr::null_mut(),
         idle: 0,
         sleepers: Vec::new(),
         reap: Vec::new(),
     };
     let boot_top = boot.kstack.top;
     sched.current = sched.insert(boot);
+    sched.current_record = sched
+        .thread_ptr(sched.current)
+        .expect("the boot thread was just inserted");
     CURRENT.store(sched.current, Ordering::Relaxed);
     percpu::set_kernel_stack_top(boot_top);
     gdt::set_kernel_stack(boot_top);
@@ -494,6 +507,7 @@ const RESUME_FROM_FRAME: u64 = 0;
 #[inline(always)]
 fn set_current(s: &mut Scheduler, n: &mut Thread) {
     s.current = n.id;
+    s.current_record = n;
     CURRENT.store(n.id, Ordering::Relaxed);
     CURRENT_IS_LINUX.store(n.linux.is_some(), Ordering::Relaxed);
     n.slice_left = SLICE_TICKS;
@@ -568,6 +582,13 @@ impl Scheduler {
     #[inline(always)]
     pub(crate) fn current(&self) -> ThreadId {
         self.current
+    }
+
+    /// The running thread's record, which stays put (it is boxed, and not
+    /// freed while it is current).
+    #[inline(always)]
+    pub(crate) fn current_ptr(&self) -> *mut Thread {
+        self.current_record
     }
 
     /// A raw pointer to thread `id`'s record, which stays put (it is
