@@ -48,7 +48,7 @@ pub(crate) struct Scheduler {
     current: ThreadId,
     /// The record of `current` (boxed, so it stays put; a thread's record
     /// is freed only when it is not the current one): the IPC fast path
-    /// reaches it without indexing `threads`.
+    /// and `make_ready` reach it without indexing `threads`.
     current_record: *mut Thread,
     idle: ThreadId,
     /// (wake-up tick, thread, IPC token for an IPC timeout), unordered;
@@ -150,7 +150,9 @@ impl Scheduler {
     /// running thread.
     #[inline]
     pub(crate) fn make_ready(&mut self, id: ThreadId) {
-        let current_priority = self.thread(self.current).map_or(0, |t| t.priority);
+        // SAFETY: the running thread's boxed record, never freed while it
+        // is current; this read ends here.
+        let current_priority = unsafe { (*self.current_record).priority };
         if let Some(t) = self.thread(id) {
             if t.suspended_from_blocked {
                 // Suspended while it waited: the wait is over, but it stays
