@@ -23,13 +23,7 @@ const IPC_OBJECT_PAGES: u64 = 1;
 
 fn create(caller: &mut Caller, object: fn() -> Object) -> Result<Results, Error> {
     locked(|k| {
-        let (q, _, _) = lookup(
-            k,
-            caller,
-            caller.cap_arg(0),
-            ObjectType::Memory,
-            Rights::WRITE,
-        )?;
+        let q = super::memory::quota(k, caller, 0)?;
         memory::charge(k, q, IPC_OBJECT_PAGES)?;
         let r = k.insert(object(), Some((q, IPC_OBJECT_PAGES)));
         k.add_ref(q);
@@ -135,7 +129,11 @@ pub fn call(caller: &mut Caller) -> Result<Results, Error> {
     send_or_call(caller, true, true)
 }
 
-fn receive(caller: &mut Caller, block: bool) -> Result<Results, Error> {
+/// Receive on the endpoint of argument 0, replying first if `reply_first`
+/// (ReplyRecv). The endpoint is looked up once: a reply cannot change the
+/// caller's capabilities (a capability it carries goes to the client, and
+/// nothing is removed).
+fn receive(caller: &mut Caller, block: bool, reply_first: bool) -> Result<Results, Error> {
     let me = caller.thread;
     let parked = locked_sched(|k, s| {
         let (ep, _, _) = lookup(
@@ -145,6 +143,9 @@ fn receive(caller: &mut Caller, block: bool) -> Result<Results, Error> {
             ObjectType::Endpoint,
             Rights::READ,
         )?;
+        if reply_first {
+            ipc::reply(k, s, me)?;
+        }
         let outcome = ipc::recv(k, s, me, ep, block)?;
         Ok(park(s, outcome))
     })?;
@@ -156,12 +157,12 @@ fn receive(caller: &mut Caller, block: bool) -> Result<Results, Error> {
 
 /// `Recv(endpoint)` → badge, info, MRs.
 pub fn recv(caller: &mut Caller) -> Result<Results, Error> {
-    receive(caller, true)
+    receive(caller, true, false)
 }
 
 /// `RecvNonBlocking(endpoint)`.
 pub fn recv_nonblocking(caller: &mut Caller) -> Result<Results, Error> {
-    receive(caller, false)
+    receive(caller, false, false)
 }
 
 /// `Reply(info, MRs)`.
@@ -171,27 +172,9 @@ pub fn reply(caller: &mut Caller) -> Result<Results, Error> {
     Ok([0; 3])
 }
 
-/// `ReplyRecv(endpoint, info, MRs)`: reply, then receive. The endpoint is
-/// looked up once: the reply cannot change the caller's capabilities (a
-/// capability it carries goes to the client, and nothing is removed).
+/// `ReplyRecv(endpoint, info, MRs)`: reply, then receive.
 pub fn reply_recv(caller: &mut Caller) -> Result<Results, Error> {
-    let me = caller.thread;
-    let parked = locked_sched(|k, s| {
-        let (ep, _, _) = lookup(
-            k,
-            caller,
-            caller.cap_arg(0),
-            ObjectType::Endpoint,
-            Rights::READ,
-        )?;
-        ipc::reply(k, s, me)?;
-        let outcome = ipc::recv(k, s, me, ep, true)?;
-        Ok(park(s, outcome))
-    })?;
-    match parked.0 {
-        Outcome::Done => caller.completed(),
-        Outcome::Block => finish_parked(caller, parked, [0; 3]),
-    }
+    receive(caller, true, true)
 }
 
 fn notification(caller: &Caller, rights: Rights) -> Result<crate::object::ObjRef, Error> {

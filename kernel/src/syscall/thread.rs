@@ -40,13 +40,7 @@ fn priority_arg(caller: &Caller, i: usize) -> Result<u8, Error> {
 pub fn create(caller: &mut Caller) -> Result<Results, Error> {
     let priority = priority_arg(caller, 3)?;
     locked(|k| {
-        let (q, _, _) = lookup(
-            k,
-            caller,
-            caller.cap_arg(0),
-            ObjectType::Memory,
-            Rights::WRITE,
-        )?;
+        let q = super::memory::quota(k, caller, 0)?;
         let (space, _, _) = lookup(
             k,
             caller,
