@@ -5,7 +5,8 @@
 #   scripts/linux-build.sh OUT_DIR   ->  OUT_DIR/linux/bin/PROGRAM      (static musl ELFs)
 #                                        OUT_DIR/<container>-files.cpio (one per user/linux/trees/<container>)
 #                                        OUT_DIR/{test,demo,bench}.manifest (copies), OUT_DIR/full-test.manifest
-#                                        (test.manifest + robust.manifest)
+#                                        (test.manifest + robust.manifest), OUT_DIR/small.manifest
+#                                        (test.manifest, one mode per container)
 #
 # Every user/linux/src/NAME.c is one program, built with musl-gcc -static
 # (hello also as hello-pie, a static PIE) and stripped; a program is only
@@ -84,6 +85,9 @@ done
 cp "$here/user/linux/test.manifest" "$out/test.manifest"
 cp "$here/user/linux/demo.manifest" "$out/demo.manifest"
 cp "$here/user/linux/bench.manifest" "$out/bench.manifest"
-# The 128 MiB test run also injects faults (user/linux/robust.manifest).
+# The main test run also injects faults (user/linux/robust.manifest).
 cat "$here/user/linux/test.manifest" "$here/user/linux/robust.manifest" >"$out/full-test.manifest"
+# Small machines (64 MiB, Bochs) run each container in the first mode its
+# `mode` line names only (a copy per mode does not fit).
+sed -E 's/^(mode +[a-z-]+)( +[a-z-]+)+ *$/\1/' "$here/user/linux/test.manifest" >"$out/small.manifest"
 echo "linux-build: $programs programs, $archives archives in $out"

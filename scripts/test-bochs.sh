@@ -27,7 +27,7 @@ runner=target/release/bulkhead-runner
 make --no-print-directory kernel-test user linux runner
 scripts/mkiso.sh "$out/bulkhead-test.elf" "$out/$name.iso" "$cmdline" grub \
     "$out/root.elf:root" "$out/usertests.elf:usertests" "$out/linuxsrv.elf:linuxsrv" \
-    "$out/test.manifest:manifest" "$out/alpha-files.cpio:alpha-files" \
+    "$out/small.manifest:manifest" "$out/alpha-files.cpio:alpha-files" \
     "$out/beta-files.cpio:beta-files" "$out/crashy-files.cpio:crashy-files" >/dev/null
 echo "== $name: GRUB ISO under Bochs (corei7_haswell_4770), cmdline '$cmdline'"
 start=$SECONDS

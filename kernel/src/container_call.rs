@@ -72,7 +72,20 @@ pub fn complete_forwarded(t: &mut Thread, fill: impl FnOnce(&mut TrapFrame)) {
     t.user_frame().rax = result;
 }
 
-/// Serves the current thread's Linux syscall (its frame at `frame`).
+/// Serves the current thread's Linux syscall (its frame at `frame`): in
+/// the kernel for an in-kernel container's member (`crate::personality`),
+/// else by forwarding it.
+pub fn serve_linux(frame: *mut TrapFrame) {
+    let link = sched::with_thread(sched::current(), |t| t.linux.and_then(|l| l.kernel)).flatten();
+    match link {
+        // SAFETY: our own frame, at the top of our kernel stack.
+        Some(link) => crate::personality::serve::serve(unsafe { &mut *frame }, link),
+        None => forward(frame),
+    }
+}
+
+/// Forwards the current thread's Linux syscall (its frame at `frame`) to
+/// its container's endpoint.
 pub fn forward(frame: *mut TrapFrame) {
     let me = sched::current();
     let link = sched::with_thread(me, |t| {

@@ -38,6 +38,7 @@ mod logger;
 mod mm;
 mod object;
 mod panic;
+mod personality;
 mod rootserver;
 mod sched;
 mod serial;

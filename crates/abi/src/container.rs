@@ -46,6 +46,12 @@ impl Mode {
         Self::ALL.into_iter().find(|m| *m as u64 == value)
     }
 
+    /// True for the placements inside the kernel (`direct`, `sci`,
+    /// `sci-sticky`), whose syscalls never reach the endpoint.
+    pub const fn in_kernel(self) -> bool {
+        !matches!(self, Mode::Ipc)
+    }
+
     /// The manifest's name for the mode.
     pub const fn name(self) -> &'static str {
         match self {
@@ -79,6 +85,95 @@ pub const SUPERVISOR_BADGE: u64 = 0;
 /// A supervisor's call asking a syscall server whether it still answers
 /// (MR0); the server replies at once with MR0 = 0.
 pub const PING: u64 = 1;
+
+/// A Linux number no Linux uses: in the in-kernel modes (`direct`, `sci`,
+/// `sci-sticky`) the kernel serves every syscall itself except the end of
+/// a process, which it tells the container's launcher (the same syscall
+/// server program) as a Call on the endpoint from the app, MR0 =
+/// `EVENT_EXITED`, MR1 = the exit status as a parent sees it. The
+/// launcher ends the app and never replies.
+pub const EVENT_EXITED: u64 = 0x4b_e717;
+
+/// Test builds only (`make test`): numbers no Linux uses, served by every
+/// placement's host before the personality, for the exploit
+/// demonstrations (see `docs/sci.md`).
+pub mod test_calls {
+    /// a0 = an address: the syscall code calls it, the way a corrupted
+    /// return address or function pointer would. Returns what it returned.
+    pub const JUMP: u64 = 0x4b_7e59;
+    /// a0, a1 = a symbol name (pointer, length) → that kernel symbol's
+    /// address (the server's own symbol in `ipc` mode), or `-ENOENT`.
+    pub const SYMBOL: u64 = 0x4b_7e5a;
+    /// a0 = an address: the syscall code reads 8 bytes there (a stray
+    /// pointer) → the value.
+    pub const PEEK: u64 = 0x4b_7e5b;
+    /// → the address of another container's kernel data (its personality
+    /// state), or `-ENOENT` when there is no other in-kernel container.
+    pub const PEER_DATA: u64 = 0x4b_7e5c;
+}
+
+/// Longest container name the kernel keeps (manifest names are 1 to 15
+/// characters, and a per-mode copy adds up to 11: `-sci-sticky`).
+pub const MAX_NAME: usize = 32;
+
+/// What an in-kernel container (`direct`, `sci`, `sci-sticky`) is made
+/// with (`ContainerCreate`'s a3): its name, for the console prefix of its
+/// apps' output, and the cpio archive its file tree is filled from.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelSetup {
+    /// A Frames capability (READ) holding the archive, or null for none.
+    pub archive: crate::CapRef,
+    /// Bytes of archive.
+    pub archive_len: u64,
+    pub name_len: u64,
+    pub name: [u8; MAX_NAME],
+}
+
+impl Default for KernelSetup {
+    fn default() -> Self {
+        KernelSetup {
+            archive: crate::CapRef::NULL,
+            archive_len: 0,
+            name_len: 0,
+            name: [0; MAX_NAME],
+        }
+    }
+}
+
+/// Pages of kernel memory an in-kernel container's personality gets (its
+/// arena, charged to the container's quota) for an archive of
+/// `archive_len` bytes: room for the file tree, half a megabyte for files
+/// to grow, a quarter for open files and processes, rounded up to a power
+/// of two (one contiguous run).
+pub const fn kernel_data_pages(archive_len: u64) -> u64 {
+    let bytes = archive_len + (768 << 10);
+    bytes.div_ceil(crate::PAGE_SIZE).next_power_of_two()
+}
+
+/// Most mappings a [`ProcessImage`] lists (ELF segments and the stack).
+pub const MAX_IMAGE_MAPPINGS: usize = 16;
+
+/// One mapped range of a freshly loaded program: Linux `PROT_*` bits.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImageMapping {
+    pub addr: u64,
+    pub len: u64,
+    pub prot: u64,
+}
+
+/// What the kernel's personality must know about a program the launcher
+/// loaded into an app's address space, for an in-kernel container
+/// (`ContainerAddThread`'s a3): its program break and its mappings.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessImage {
+    pub brk_start: u64,
+    /// Entries of `mappings` in use.
+    pub count: u64,
+    pub mappings: [ImageMapping; MAX_IMAGE_MAPPINGS],
+}
 
 #[cfg(test)]
 mod tests {

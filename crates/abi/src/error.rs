@@ -54,6 +54,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// The Linux errno a container's app sees when a kernel operation done
+    /// on its behalf (mapping its memory, making its thread) fails with
+    /// this error.
+    pub const fn linux_errno(self) -> i32 {
+        const EFAULT: i32 = 14;
+        const ENOMEM: i32 = 12;
+        const EAGAIN: i32 = 11;
+        const EACCES: i32 = 13;
+        const EEXIST: i32 = 17;
+        const EINVAL: i32 = 22;
+        match self {
+            Error::QuotaExhausted | Error::OutOfMemory => ENOMEM,
+            Error::TableFull => EAGAIN,
+            Error::WriteAndExecute | Error::NoRights => EACCES,
+            Error::AlreadyMapped => EEXIST,
+            Error::BadAddress | Error::NotMapped => EFAULT,
+            _ => EINVAL,
+        }
+    }
+
     /// Every error, in numeric order.
     pub const ALL: [Error; 21] = [
         Error::NoSuchCall,

@@ -135,12 +135,19 @@ pub enum Syscall {
     /// → r0 nanoseconds since boot (monotonic, from the TSC), r1 the TSC
     /// frequency in Hz.
     ClockRead = 112,
-    /// a0 memory cap, a1 endpoint (WRITE), a2 mode ([`crate::container::Mode`])
-    /// → r0 a new container whose members' Linux syscalls become Calls on
-    /// that endpoint.
+    /// a0 memory cap, a1 endpoint (WRITE), a2 mode ([`crate::container::Mode`]),
+    /// and for the in-kernel modes a3 a pointer to a
+    /// [`crate::container::KernelSetup`] → r0 a new container. In `ipc`
+    /// mode its members' Linux syscalls become Calls on the endpoint; in
+    /// the others the kernel serves them from a file tree built from the
+    /// setup's archive, in kernel memory charged to a0
+    /// ([`crate::container::kernel_data_pages`]), and only process ends go
+    /// to the endpoint.
     ContainerCreate = 120,
-    /// a0 container (WRITE), a1 thread (WRITE), a2 badge: from now on every
-    /// `syscall` the thread makes is forwarded (see [`crate::container`]).
+    /// a0 container (WRITE), a1 thread (WRITE), a2 badge, a3 (in-kernel
+    /// modes) pointer to a [`crate::container::ProcessImage`]: from now on
+    /// every `syscall` the thread makes is a Linux call (see
+    /// [`crate::container`]).
     ContainerAddThread = 121,
     /// a0 container (WRITE): stops every member thread for good → r0 how
     /// many were stopped. For a supervisor whose syscall server died.

@@ -44,6 +44,7 @@ pub mod container;
 pub mod errno;
 pub mod fd_table;
 pub mod fs;
+pub mod host;
 pub mod linux_structs;
 pub mod process;
 mod syscalls;

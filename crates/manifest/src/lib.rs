@@ -6,7 +6,8 @@
 //! ```text
 //! # comments start with '#'; blank lines are ignored; leading whitespace is ignored
 //! container alpha            # starts a container: name is 1-15 chars of [a-z0-9_-], unique
-//! mode ipc                   # ipc | direct | sci | sci-sticky   (default ipc)
+//! mode ipc                   # ipc | direct | sci | sci-sticky   (default ipc); several
+//!                            # modes start one copy per mode (see below)
 //! memory 16M                 # quota: bytes, optional K, M or G suffix, 1M to 4G (default 16M)
 //! files alpha-files          # boot module holding the cpio archive (default: an empty tree)
 //! threads 16                 # limit on app threads/processes, 1 to 1024 (default 32)
@@ -35,6 +36,11 @@
 //! kept. A line before the first `container` belongs to no container and
 //! is always an error, and so is a second container with the same name
 //! (that one is skipped; the first is kept).
+//!
+//! A `mode` line naming several modes (`mode ipc direct sci sci-sticky`)
+//! makes one container per mode with the same programs and files, for
+//! running one suite under every placement: the first keeps the name, the
+//! others are named `<name>-<mode>` (`alpha-direct`, `alpha-sci`, ...).
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -240,6 +246,10 @@ struct Current {
     /// False once any of its lines was bad: it will be skipped.
     valid: bool,
     seen: Seen,
+    /// Further modes of a `mode` line naming several: one copy each.
+    more_modes: Vec<Mode>,
+    /// The line of its `container` directive.
+    line: usize,
 }
 
 #[derive(Default)]
@@ -304,6 +314,8 @@ impl Parser {
             name,
             valid: true,
             seen: Seen::default(),
+            more_modes: Vec::new(),
+            line: number,
         });
         if let Some(reason) = reason {
             self.error(number, reason);
@@ -324,11 +336,36 @@ impl Parser {
     }
 
     fn end_container(&mut self) {
-        if let Some(current) = self.current.take() {
-            if current.valid {
-                self.manifest.containers.push(current.spec);
-            }
+        let Some(current) = self.current.take() else {
+            return;
+        };
+        if !current.valid {
+            return;
         }
+        let spec = current.spec;
+        let mut copies = Vec::new();
+        for mode in &current.more_modes {
+            let name = format!("{}-{}", spec.name, mode.name());
+            if self.names.contains(&name) {
+                let reason = format!(
+                    "the copy for mode {mode} would be called {}, a name already used",
+                    values::quoted(&name)
+                );
+                self.manifest.errors.push(ManifestError {
+                    line: current.line,
+                    container: Some(spec.name.clone()),
+                    reason,
+                });
+                continue;
+            }
+            self.names.push(name.clone());
+            let mut copy = spec.clone();
+            copy.name = name;
+            copy.mode = *mode;
+            copies.push(copy);
+        }
+        self.manifest.containers.push(spec);
+        self.manifest.containers.append(&mut copies);
     }
 
     fn finish(mut self) -> Manifest {
@@ -374,7 +411,11 @@ fn apply(current: &mut Current, directive: &str, args: &[String]) -> Result<(), 
         _ => {}
     }
     match directive {
-        "mode" => spec.mode = values::single(directive, args).and_then(values::mode)?,
+        "mode" => {
+            let (first, more) = values::modes(args)?;
+            spec.mode = first;
+            current.more_modes = more;
+        }
         "memory" => spec.memory_bytes = values::single(directive, args).and_then(values::memory)?,
         "files" => {
             let name = values::single(directive, args).and_then(values::module_name)?;

@@ -65,6 +65,22 @@ pub fn mode(name: &str) -> Result<Mode, String> {
     })
 }
 
+/// The modes of a `mode` line: one or more, each at most once.
+pub fn modes(args: &[String]) -> Result<(Mode, Vec<Mode>), String> {
+    let mut modes: Vec<Mode> = Vec::new();
+    for name in args {
+        let m = mode(name)?;
+        if modes.contains(&m) {
+            return Err(format!("mode {} listed twice", quoted(name)));
+        }
+        modes.push(m);
+    }
+    match modes.split_first() {
+        Some((first, more)) => Ok((*first, more.to_vec())),
+        None => Err("'mode' needs a value".to_string()),
+    }
+}
+
 /// A byte count with an optional K, M or G suffix, within the quota range.
 pub fn memory(text: &str) -> Result<u64, String> {
     let bad = || {

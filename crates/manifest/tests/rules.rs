@@ -99,8 +99,46 @@ fn modes() {
     );
     body_error("mode IPC", "unknown mode");
     body_error("mode", "needs a value");
-    body_error("mode ipc sci", "exactly one value");
+    body_error("mode ipc ipc", "listed twice");
+    body_error("mode ipc sci fast", "unknown mode");
     body_error("mode ipc\nmode sci", "twice");
+}
+
+#[test]
+fn several_modes_make_one_copy_per_mode() {
+    let manifest = parse(
+        "container a\nmode ipc direct sci sci-sticky\nfiles f\nrun /bin/x\nexpect 3\ncontainer b",
+    );
+    assert!(manifest.errors.is_empty(), "{:?}", manifest.errors);
+    let names: Vec<(&str, Mode)> = manifest
+        .containers
+        .iter()
+        .map(|c| (c.name.as_str(), c.mode))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("a", Mode::Ipc),
+            ("a-direct", Mode::Direct),
+            ("a-sci", Mode::Sci),
+            ("a-sci-sticky", Mode::SciSticky),
+            ("b", Mode::Ipc),
+        ]
+    );
+    for c in &manifest.containers[..4] {
+        assert_eq!(c.files.as_deref(), Some("f"));
+        assert_eq!(c.programs.len(), 1);
+        assert_eq!(c.programs[0].expect, Some(Expect::Exit(3)));
+    }
+    // A copy whose name is taken is an error; the others start.
+    let manifest = parse("container a-sci\ncontainer a\nmode direct sci");
+    assert_eq!(manifest.containers.len(), 2, "{:?}", manifest.containers);
+    assert_eq!(manifest.errors.len(), 1);
+    assert!(
+        manifest.errors[0].reason.contains("'a-sci'"),
+        "{}",
+        manifest.errors[0]
+    );
 }
 
 #[test]

@@ -6,12 +6,53 @@
 //! After that it grows in steps, outside any allocation, when free heap runs
 //! low ([`ensure_headroom`]). Code that can handle exhaustion uses fallible
 //! APIs (`Vec::try_reserve`); an infallible allocation that fails panics.
+//!
+//! While an in-kernel container's personality runs, allocations come from
+//! that container's arena instead (`mm::arena`); the global allocator
+//! below routes each request.
 
+use super::arena;
 use super::{frames, PAGE_SIZE};
 use buddy_system_allocator::LockedHeap;
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::NonNull;
+
+static HEAP: LockedHeap<32> = LockedHeap::empty();
+
+/// The kernel's allocator: the current arena if one is entered, else the
+/// shared heap; frees go to whichever holds the pointer.
+struct KernelAllocator;
 
 #[global_allocator]
-static HEAP: LockedHeap<32> = LockedHeap::empty();
+static ALLOCATOR: KernelAllocator = KernelAllocator;
+
+// SAFETY: both heaps are correct allocators; a pointer is freed by the
+// heap that allocated it (arena pointers lie inside their arena, and an
+// arena is entered whenever its memory is freed, see `mm::arena`).
+unsafe impl GlobalAlloc for KernelAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if let Some(arena) = arena::current() {
+            if let Some(p) = arena.alloc(layout) {
+                return p.as_ptr();
+            }
+            arena.note_overflow(layout.size());
+        }
+        // SAFETY: forwarded contract.
+        unsafe { HEAP.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if let (Some(arena), Some(p)) = (arena::current(), NonNull::new(ptr)) {
+            if arena.contains(ptr as u64) {
+                // SAFETY: inside the arena, so the arena allocated it.
+                unsafe { arena.dealloc(p, layout) };
+                return;
+            }
+        }
+        // SAFETY: forwarded contract.
+        unsafe { HEAP.dealloc(ptr, layout) }
+    }
+}
 
 const BOOTSTRAP_SIZE: usize = 1024 * 1024;
 

@@ -12,6 +12,7 @@
 //! map; (3) the heap gets a larger chunk of frames; (4) the kernel's page
 //! tables are built from frames and loaded.
 
+pub mod arena;
 pub mod frames;
 pub mod heap;
 pub mod paging;

@@ -283,7 +283,12 @@ impl Kernel {
             }
             Object::Endpoint(e) => e.wake_all(),
             Object::Notification(n) => n.wake_all(),
-            Object::Container(c) => work.push(c.endpoint),
+            Object::Container(c) => {
+                work.push(c.endpoint);
+                if let Some(p) = c.personality {
+                    p.destroy();
+                }
+            }
             Object::Memory(_) | Object::Console | Object::IoPort { .. } => {}
         }
     }

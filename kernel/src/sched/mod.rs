@@ -68,10 +68,18 @@ static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 /// The running thread, readable without the scheduler lock (it is written
 /// only with the lock held and interrupts off, where `current` changes).
 static CURRENT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
-/// True while the running thread is a container member (read by
-/// `syscall_entry`, which tries the IPC fast path only for native threads).
-pub(crate) static CURRENT_IS_LINUX: core::sync::atomic::AtomicBool =
-    core::sync::atomic::AtomicBool::new(false);
+/// What the running thread's syscalls are (read by `syscall_entry`, which
+/// tries the right IPC fast path, or none): [`LINUX_NONE`] (native calls),
+/// [`LINUX_FORWARDED`] (an `ipc` container member) or [`LINUX_IN_KERNEL`]
+/// (a `direct` or `sci` member).
+pub(crate) static CURRENT_LINUX: core::sync::atomic::AtomicU8 =
+    core::sync::atomic::AtomicU8::new(LINUX_NONE);
+/// `CURRENT_LINUX`: a native thread.
+pub const LINUX_NONE: u8 = 0;
+/// `CURRENT_LINUX`: Linux calls forwarded to a syscall server.
+pub const LINUX_FORWARDED: u8 = 1;
+/// `CURRENT_LINUX`: Linux calls served in the kernel.
+pub const LINUX_IN_KERNEL: u8 = 2;
 static NEXT_SERIAL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 fn next_serial() -> u64 {
@@ -320,10 +328,10 @@ pub fn current() -> ThreadId {
     CURRENT.load(Ordering::Relaxed)
 }
 
-/// True if the running thread is a container member, whose syscalls are
-/// Linux calls (read on every syscall, so kept beside [`CURRENT`]).
-pub fn current_is_linux() -> bool {
-    CURRENT_IS_LINUX.load(Ordering::Relaxed)
+/// What the running thread's syscalls are: one of the `LINUX_*` values
+/// (read on every syscall, so kept beside [`CURRENT`]).
+pub fn current_linux() -> u8 {
+    CURRENT_LINUX.load(Ordering::Relaxed)
 }
 
 /// Makes thread `id` a container member (or not); its next `syscall` is
@@ -334,7 +342,7 @@ pub fn set_linux(id: ThreadId, link: Option<thread::LinuxLink>) -> bool {
         let Some(t) = s.thread(id) else { return false };
         t.linux = link;
         if id == current {
-            CURRENT_IS_LINUX.store(link.is_some(), Ordering::Relaxed);
+            CURRENT_LINUX.store(thread::LinuxLink::kind(&link), Ordering::Relaxed);
         }
         true
     })
@@ -511,7 +519,7 @@ fn set_current(s: &mut Scheduler, n: &mut Thread) {
     s.current = n.id;
     s.current_record = n;
     CURRENT.store(n.id, Ordering::Relaxed);
-    CURRENT_IS_LINUX.store(n.linux.is_some(), Ordering::Relaxed);
+    CURRENT_LINUX.store(thread::LinuxLink::kind(&n.linux), Ordering::Relaxed);
     n.slice_left = SLICE_TICKS;
 }
 

@@ -185,6 +185,21 @@ pub struct LinuxLink {
     pub server_gone: bool,
     /// Syscalls forwarded so far.
     pub calls: u64,
+    /// For a member of an in-kernel container (`direct`, `sci`): where its
+    /// personality state is; its syscalls are served in the kernel and
+    /// only its exit goes to the endpoint.
+    pub kernel: Option<crate::personality::MemberLink>,
+}
+
+impl LinuxLink {
+    /// The value of `sched::CURRENT_LINUX` for a thread with this link.
+    pub fn kind(link: &Option<LinuxLink>) -> u8 {
+        match link {
+            None => super::LINUX_NONE,
+            Some(LinuxLink { kernel: None, .. }) => super::LINUX_FORWARDED,
+            Some(_) => super::LINUX_IN_KERNEL,
+        }
+    }
 }
 
 impl Thread {

@@ -3,16 +3,20 @@
 //!
 //! Each handler checks every capability and argument first and changes
 //! nothing until all checks pass. A container is charged one page to the
-//! quota it was made from; it holds its syscall endpoint, and each member
-//! thread's object holds the container.
+//! quota it was made from (an in-kernel one also its arena, see
+//! `bulkhead_abi::container::kernel_data_pages`); it holds its syscall
+//! endpoint, and each member thread's object holds the container.
 
 use super::{locked, lookup, Caller, Results};
 use crate::object::container::Container;
 use crate::object::{memory, Kernel, ObjRef, Object};
+use crate::personality::Personality;
 use crate::sched::thread::LinuxLink;
 use crate::sched::{self, ThreadId};
-use bulkhead_abi::container::Mode;
-use bulkhead_abi::{Error, ObjectType, Rights};
+use crate::usercopy::{copy_from_user, USlice};
+use alloc::vec::Vec;
+use bulkhead_abi::container::{kernel_data_pages, KernelSetup, Mode, ProcessImage, MAX_NAME};
+use bulkhead_abi::{Error, ObjectType, Rights, PAGE_SIZE};
 
 /// Pages charged for a container.
 const CONTAINER_PAGES: u64 = 1;
@@ -24,11 +28,64 @@ fn container_mut(k: &mut Kernel, r: ObjRef) -> Result<&mut Container, Error> {
     }
 }
 
-/// `ContainerCreate(quota, endpoint, mode)` → a container.
+/// Reads a `T` (plain data: every bit pattern valid) from user address
+/// `addr`.
+fn read_struct<T: Copy + Default>(addr: u64) -> Result<T, Error> {
+    let mut value = T::default();
+    let size = core::mem::size_of::<T>();
+    // SAFETY: `value` is `size` bytes of plain data, viewed as bytes only
+    // for this copy.
+    let bytes = unsafe { core::slice::from_raw_parts_mut((&raw mut value).cast::<u8>(), size) };
+    copy_from_user(bytes, USlice::new(addr, size as u64)?)?;
+    Ok(value)
+}
+
+/// The name and archive bytes of an in-kernel container's setup at user
+/// address `addr` (the archive copied out of its Frames).
+fn read_setup(
+    k: &Kernel,
+    caller: &Caller,
+    addr: u64,
+) -> Result<(alloc::string::String, Vec<u8>), Error> {
+    let setup: KernelSetup = read_struct(addr)?;
+    let name_len = usize::try_from(setup.name_len)
+        .ok()
+        .filter(|n| (1..=MAX_NAME).contains(n))
+        .ok_or(Error::InvalidArgument)?;
+    let name = core::str::from_utf8(&setup.name[..name_len]).map_err(|_| Error::InvalidArgument)?;
+    let mut archive = Vec::new();
+    if !setup.archive.is_null() {
+        let (f, _, _) = lookup(k, caller, setup.archive, ObjectType::Frames, Rights::READ)?;
+        let Some(Object::Frames(frames)) = k.get(f) else {
+            return Err(Error::WrongType);
+        };
+        let len = setup.archive_len;
+        if len > frames.count() * PAGE_SIZE {
+            return Err(Error::InvalidArgument);
+        }
+        archive
+            .try_reserve_exact(len as usize)
+            .map_err(|_| Error::OutOfMemory)?;
+        for i in 0..len.div_ceil(PAGE_SIZE) {
+            let phys = frames.page(i).ok_or(Error::InvalidArgument)?;
+            let chunk = (len - i * PAGE_SIZE).min(PAGE_SIZE) as usize;
+            // SAFETY: a frame of a live Frames object, read through the
+            // window, within its page.
+            let page = unsafe { core::slice::from_raw_parts(crate::mm::phys_to_virt(phys), chunk) };
+            archive.extend_from_slice(page);
+        }
+    }
+    Ok((alloc::string::String::from(name), archive))
+}
+
+/// `ContainerCreate(quota, endpoint, mode, setup)` → a container.
 pub fn create(caller: &mut Caller) -> Result<Results, Error> {
     let mode = Mode::from_u64(caller.arg(2)).ok_or(Error::InvalidArgument)?;
-    if mode != Mode::Ipc {
-        // The in-kernel placements are not built yet.
+    if matches!(mode, Mode::Sci | Mode::SciSticky) {
+        // System Call Isolation is not built yet.
+        return Err(Error::InvalidArgument);
+    }
+    if mode.in_kernel() && caller.arg(3) == 0 {
         return Err(Error::InvalidArgument);
     }
     locked(|k| {
@@ -40,10 +97,30 @@ pub fn create(caller: &mut Caller) -> Result<Results, Error> {
             ObjectType::Endpoint,
             Rights::WRITE,
         )?;
-        memory::charge(k, q, CONTAINER_PAGES)?;
+        let setup = match mode.in_kernel() {
+            true => Some(read_setup(k, caller, caller.arg(3))?),
+            false => None,
+        };
+        let arena_pages = setup
+            .as_ref()
+            .map_or(0, |(_, archive)| kernel_data_pages(archive.len() as u64));
+        let pages = CONTAINER_PAGES + arena_pages;
+        memory::charge(k, q, pages)?;
+        let personality = match setup {
+            Some((name, archive)) => {
+                match Personality::create(&name, &archive, arena_pages as usize) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        memory::uncharge(k, q, pages);
+                        return Err(e);
+                    }
+                }
+            }
+            None => None,
+        };
         let r = k.insert(
-            Object::Container(Container::new(mode, endpoint)),
-            Some((q, CONTAINER_PAGES)),
+            Object::Container(Container::new(mode, endpoint, personality)),
+            Some((q, pages)),
         );
         k.add_ref(q);
         k.add_ref(endpoint);
@@ -51,10 +128,16 @@ pub fn create(caller: &mut Caller) -> Result<Results, Error> {
     })
 }
 
-/// `ContainerAddThread(container, thread, badge)`: the thread's syscalls
-/// are forwarded from now on. A thread joins at most one container, once.
+/// `ContainerAddThread(container, thread, badge, image)`: the thread's
+/// syscalls are Linux calls from now on, forwarded (`ipc`) or served in
+/// the kernel, whose personality makes its process from `image`. A thread
+/// joins at most one container, once.
 pub fn add_thread(caller: &mut Caller) -> Result<Results, Error> {
     let badge = caller.arg(2);
+    let image: Option<ProcessImage> = match caller.arg(3) {
+        0 => None,
+        addr => Some(read_struct(addr)?),
+    };
     locked(|k| {
         let (c, _, _) = lookup(
             k,
@@ -83,12 +166,18 @@ pub fn add_thread(caller: &mut Caller) -> Result<Results, Error> {
         }
         let container = container_mut(k, c)?;
         container.prune();
+        let kernel = match (container.personality.as_mut(), image) {
+            (Some(p), Some(image)) => Some(p.add_member(id, serial, &image)?),
+            (Some(_), None) => return Err(Error::InvalidArgument),
+            (None, _) => None,
+        };
         container.members.push((id, serial));
         let link = LinuxLink {
             endpoint: container.endpoint,
             badge,
             server_gone: false,
             calls: 0,
+            kernel,
         };
         k.hold(thread_obj, c);
         sched::set_linux(id, Some(link));

@@ -21,7 +21,7 @@ mod container;
 mod device;
 mod ipc;
 mod memory;
-mod thread;
+pub mod thread;
 
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::object::{Kernel, ObjRef, ThreadContext, KERNEL};
@@ -239,9 +239,10 @@ fn handler(call: Syscall) -> Handler {
 /// which `syscall_entry` tries first, did not apply).
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     let frame_ptr: *mut TrapFrame = frame;
-    if sched::current_is_linux() {
-        // A container member: a Linux call, forwarded to its server.
-        crate::container_call::forward(frame_ptr);
+    if sched::current_linux() != sched::LINUX_NONE {
+        // A container member: a Linux call, forwarded to its server or
+        // served in the kernel.
+        crate::container_call::serve_linux(frame_ptr);
         crate::mm::heap::ensure_headroom();
         // SAFETY: our own frame; the forwarded call is over.
         stop_if_return_is_noncanonical(unsafe { (*frame_ptr).rip });

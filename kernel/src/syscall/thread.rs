@@ -23,10 +23,15 @@ pub fn yield_now(_: &mut Caller) -> Result<Results, Error> {
 /// through the current tick, so one tick more than the duration covers is
 /// waited (a sleep of 0 still yields for one tick).
 pub fn sleep(caller: &mut Caller) -> Result<Results, Error> {
-    let hz = u64::from(crate::time::timer_hz().max(1));
-    let ticks = caller.arg(0).saturating_mul(hz).div_ceil(NANOS_PER_SECOND);
-    sched::sleep_ticks(ticks.saturating_add(1));
+    sleep_at_least(caller.arg(0));
     Ok([0; 3])
+}
+
+/// Blocks the current thread for at least `nanos` (see [`sleep`]).
+pub fn sleep_at_least(nanos: u64) {
+    let hz = u64::from(crate::time::timer_hz().max(1));
+    let ticks = nanos.saturating_mul(hz).div_ceil(NANOS_PER_SECOND);
+    sched::sleep_ticks(ticks.saturating_add(1));
 }
 
 fn priority_arg(caller: &Caller, i: usize) -> Result<u8, Error> {

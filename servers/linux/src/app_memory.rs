@@ -8,14 +8,13 @@
 //! (or the address space goes). Pages of a request that is only partly
 //! unmapped stay charged until the rest goes too.
 //!
-//! x86 page tables cannot express "present but inaccessible", and the
-//! kernel refuses writable-and-executable pages, so two Linux requests are
-//! approximated: `PROT_NONE` leaves the range unmapped (a later
-//! `mprotect` that makes it accessible maps fresh zero pages), and
-//! `PROT_WRITE|PROT_EXEC` is refused with `EACCES`.
+//! How Linux protections become mappings (`PROT_NONE`, W+X) is the
+//! shared policy of `bulkhead_linux::host`; this module supplies its
+//! primitive page operations through the capabilities.
 
+use bulkhead_linux::host::{self, AppPages, PageError};
 use bulkhead_linux::{Errno, Prot};
-use bulkhead_rt::abi::{CapRef, Error, Rights, PAGE_SIZE};
+use bulkhead_rt::abi::{CapRef, Error, Rights};
 use bulkhead_rt::sys;
 
 /// The address space of one app and the quota that pays for its pages.
@@ -27,24 +26,18 @@ pub struct AppMemory {
 
 /// The Linux errno for a kernel error on an app's memory.
 pub fn errno_of(error: Error) -> Errno {
+    Errno(error.linux_errno())
+}
+
+fn page_error(error: Error) -> PageError {
     match error {
-        Error::QuotaExhausted | Error::OutOfMemory => Errno::ENOMEM,
-        Error::TableFull => Errno::EAGAIN,
-        Error::WriteAndExecute | Error::NoRights => Errno::EACCES,
-        Error::AlreadyMapped => Errno::EEXIST,
-        Error::BadAddress | Error::NotMapped => Errno::EFAULT,
-        _ => Errno::EINVAL,
+        Error::NotMapped => PageError::NotMapped,
+        e => PageError::Errno(errno_of(e)),
     }
 }
 
-/// Kernel rights for a Linux protection; `None` for `PROT_NONE`.
-fn rights_of(prot: Prot) -> Result<Option<Rights>, Errno> {
-    if !(prot.read || prot.write || prot.exec) {
-        return Ok(None);
-    }
-    if prot.write && prot.exec {
-        return Err(Errno::EACCES);
-    }
+/// Kernel rights for a mappable protection.
+fn rights_of(prot: Prot) -> Rights {
     let mut rights = Rights::READ;
     if prot.write {
         rights |= Rights::WRITE;
@@ -52,11 +45,7 @@ fn rights_of(prot: Prot) -> Result<Option<Rights>, Errno> {
     if prot.exec {
         rights |= Rights::EXECUTE;
     }
-    Ok(Some(rights))
-}
-
-fn pages(len: u64) -> u64 {
-    len.div_ceil(PAGE_SIZE)
+    rights
 }
 
 impl AppMemory {
@@ -72,49 +61,35 @@ impl AppMemory {
     }
 
     /// Maps fresh zeroed pages at `[addr, addr + len)`.
-    pub fn map(&self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno> {
-        let Some(rights) = rights_of(prot)? else {
-            return Ok(());
-        };
-        self.map_rights(addr, pages(len), rights)
-    }
-
-    fn map_rights(&self, addr: u64, count: u64, rights: Rights) -> Result<(), Errno> {
-        if count == 0 {
-            return Ok(());
-        }
-        let frames = sys::frames_alloc(self.memory, count).map_err(errno_of)?;
-        let mapped = sys::space_map(self.space, frames, 0, count, addr, rights);
-        let _ = sys::cap_delete(frames);
-        mapped.map_err(errno_of)
+    pub fn map(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno> {
+        host::map(self, addr, len, prot)
     }
 
     /// Unmaps `[addr, addr + len)`; holes are fine.
-    pub fn unmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        match sys::space_unmap(self.space, addr, pages(len)) {
-            Ok(()) | Err(Error::NotMapped) => Ok(()),
-            Err(e) => Err(errno_of(e)),
-        }
+    pub fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
+        host::unmap(self, addr, len)
     }
 
-    /// Changes the protection of `[addr, addr + len)`; pages left unmapped
-    /// by `PROT_NONE` are mapped afresh.
-    pub fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno> {
-        let Some(rights) = rights_of(prot)? else {
-            return self.unmap(addr, len);
-        };
-        let count = pages(len);
-        match sys::space_protect(self.space, addr, count, rights) {
-            Ok(()) => Ok(()),
-            Err(Error::NotMapped) => (0..count).try_for_each(|i| {
-                let page = addr + i * PAGE_SIZE;
-                match sys::space_protect(self.space, page, 1, rights) {
-                    Err(Error::NotMapped) => self.map_rights(page, 1, rights),
-                    other => other.map_err(errno_of),
-                }
-            }),
-            Err(e) => Err(errno_of(e)),
-        }
+    /// Changes the protection of `[addr, addr + len)`.
+    pub fn protect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno> {
+        host::protect(self, addr, len, prot)
+    }
+}
+
+impl AppPages for AppMemory {
+    fn map_fresh(&mut self, addr: u64, count: u64, prot: Prot) -> Result<(), PageError> {
+        let frames = sys::frames_alloc(self.memory, count).map_err(page_error)?;
+        let mapped = sys::space_map(self.space, frames, 0, count, addr, rights_of(prot));
+        let _ = sys::cap_delete(frames);
+        mapped.map_err(page_error)
+    }
+
+    fn unmap_pages(&mut self, addr: u64, count: u64) -> Result<(), PageError> {
+        sys::space_unmap(self.space, addr, count).map_err(page_error)
+    }
+
+    fn protect_pages(&mut self, addr: u64, count: u64, prot: Prot) -> Result<(), PageError> {
+        sys::space_protect(self.space, addr, count, rights_of(prot)).map_err(page_error)
     }
 }
 

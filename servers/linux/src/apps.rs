@@ -16,23 +16,19 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use bulkhead_linux::{Container, Errno, MemoryLayout, Process};
+use bulkhead_linux::host::{ConsoleLine, Random, DEFAULT_LAYOUT};
+use bulkhead_linux::{Container, Errno, Process};
 use bulkhead_linux_exec::{ExecConfig, ExecError, Loaded};
+use bulkhead_rt::abi::container::{ImageMapping, ProcessImage};
 use bulkhead_rt::abi::{CapRef, Rights};
 use bulkhead_rt::sys::{self, ipc};
 
 use crate::app_memory::{errno_of, exec_prot, AppMemory};
-use crate::backend::Random;
 
 /// Priority of app threads: the server's own, so the IPC fast path can
 /// hand over in both directions (it needs the receiver's priority at
 /// least the sender's).
 pub const APP_PRIORITY: u64 = bulkhead_rt::thread::DEFAULT_PRIORITY;
-/// Where `mmap` places memory in an app.
-const LAYOUT: MemoryLayout = MemoryLayout {
-    mmap_base: 0x0000_7f00_0000_0000,
-    mmap_end: 0x0000_7ff0_0000_0000,
-};
 /// `ENOEXEC`: what a malformed program reports.
 const ENOEXEC: i32 = 8;
 
@@ -43,6 +39,9 @@ pub struct Caps {
     pub endpoint: CapRef,
     pub container: CapRef,
     pub console: CapRef,
+    /// The container's syscalls are served in the kernel (`direct`, `sci`):
+    /// the server only loads programs and hears of their ends.
+    pub in_kernel: bool,
 }
 
 /// A running program.
@@ -50,12 +49,14 @@ pub struct App {
     /// Its index in the container's program list.
     pub program: usize,
     pub path: String,
-    pub process: Process,
+    /// Its process in the server's personality (`ipc` mode; in the
+    /// in-kernel modes the kernel's personality has it).
+    pub process: Option<Process>,
     pub memory: AppMemory,
     pub thread: CapRef,
     table: CapRef,
     /// Console output waiting for its newline.
-    pub line: Vec<u8>,
+    pub line: ConsoleLine,
     /// The server waits for it to end before starting the next program.
     pub wait: bool,
 }
@@ -91,11 +92,14 @@ pub fn spawn(
     let image = container.fs.read_whole_file(start.path).map_err(|e| e.0)?;
     let space = sys::space_create(caps.memory).map_err(|e| errno_of(e).0)?;
     let made = make_thread(caps, space).and_then(|(table, thread)| {
-        let app =
-            load(caps, container, random, space, &image, start).and_then(|(loaded, process)| {
-                join(caps, thread, slot, &loaded)?;
-                Ok(process)
-            });
+        let app = load(container, random, caps.memory, space, &image, start).and_then(|loaded| {
+            let process = match caps.in_kernel {
+                true => None,
+                false => Some(new_process(container, &loaded)),
+            };
+            join(caps, thread, slot, &loaded)?;
+            Ok(process)
+        });
         match app {
             Ok(process) => Ok((table, thread, process)),
             Err(e) => {
@@ -122,7 +126,7 @@ pub fn spawn(
         },
         thread,
         table,
-        line: Vec::new(),
+        line: ConsoleLine::default(),
         wait: start.wait,
     })
 }
@@ -138,45 +142,66 @@ fn make_thread(caps: &Caps, space: CapRef) -> Result<(CapRef, CapRef), i32> {
     }
 }
 
-/// Loads the ELF image and its stack, and makes the process record.
+/// Loads the ELF image and its stack into `space`, paying from `memory`.
 fn load(
-    caps: &Caps,
-    container: &mut Container,
+    container: &Container,
     random: &mut Random,
+    memory: CapRef,
     space: CapRef,
     image: &[u8],
     start: &Start,
-) -> Result<(Loaded, Process), i32> {
+) -> Result<Loaded, i32> {
     let argv: Vec<&[u8]> = start.argv.iter().map(|a| a.as_bytes()).collect();
     let envp: Vec<&[u8]> = start.env.iter().map(|e| e.as_bytes()).collect();
     let mut seed = [0u8; 16];
     random.fill(&mut seed);
     let config = ExecConfig::linux_defaults(start.path.as_bytes(), seed);
-    let mut memory = AppMemory {
-        space,
-        memory: caps.memory,
-    };
-    let loaded =
-        bulkhead_linux_exec::load(&mut memory, image, &argv, &envp, &config).map_err(|error| {
-            match error {
-                // Out of memory or slots: the caller reports the errno.
-                ExecError::Target(Errno(e)) => e,
-                malformed => {
-                    bulkhead_rt::println!(
-                        "[{}] cannot start {}: {malformed}",
-                        container.name(),
-                        start.path
-                    );
-                    ENOEXEC
-                }
+    let mut memory = AppMemory { space, memory };
+    bulkhead_linux_exec::load(&mut memory, image, &argv, &envp, &config).map_err(|error| {
+        match error {
+            // Out of memory or slots: the caller reports the errno.
+            ExecError::Target(Errno(e)) => e,
+            malformed => {
+                bulkhead_rt::println!(
+                    "[{}] cannot start {}: {malformed}",
+                    container.name(),
+                    start.path
+                );
+                ENOEXEC
             }
-        })?;
-    let mut process = container.new_process(None, LAYOUT);
+        }
+    })
+}
+
+/// The process record of a loaded program, in the server's personality.
+fn new_process(container: &mut Container, loaded: &Loaded) -> Process {
+    let mut process = container.new_process(None, DEFAULT_LAYOUT);
     for &(addr, len, prot) in &loaded.mappings {
         process.note_mapping(addr, len, exec_prot(prot));
     }
     process.set_brk_start(loaded.brk_start);
-    Ok((loaded, process))
+    process
+}
+
+/// What the kernel's personality must know of a loaded program.
+fn process_image(loaded: &Loaded) -> Result<ProcessImage, i32> {
+    let mut image = ProcessImage {
+        brk_start: loaded.brk_start,
+        count: loaded.mappings.len() as u64,
+        ..ProcessImage::default()
+    };
+    let slots = image
+        .mappings
+        .get_mut(..loaded.mappings.len())
+        .ok_or(ENOEXEC)?;
+    for (slot, &(addr, len, prot)) in slots.iter_mut().zip(&loaded.mappings) {
+        *slot = ImageMapping {
+            addr,
+            len,
+            prot: exec_prot(prot).to_linux(),
+        };
+    }
+    Ok(image)
 }
 
 /// Points the thread at the program, routes its faults and syscalls here,
@@ -189,7 +214,12 @@ fn join(caps: &Caps, thread: CapRef, slot: usize, loaded: &Loaded) -> Result<(),
     let routed = ipc::set_fault_handler(thread, Some(fault_cap));
     let _ = sys::cap_delete(fault_cap);
     routed.map_err(fail)?;
-    sys::container_add_thread(caps.container, thread, badge_of(slot)).map_err(fail)?;
+    if caps.in_kernel {
+        let image = process_image(loaded)?;
+        sys::container_add_process(caps.container, thread, badge_of(slot), &image).map_err(fail)?;
+    } else {
+        sys::container_add_thread(caps.container, thread, badge_of(slot)).map_err(fail)?;
+    }
     sys::thread_start(thread).map_err(fail)
 }
 
@@ -197,8 +227,10 @@ impl App {
     /// Stops the app for good and frees its memory; returns its program.
     pub fn end(mut self, container: &mut Container, console: CapRef) -> usize {
         crate::backend::flush_line(console, container.name(), &mut self.line);
-        self.process.close_all_files(&mut container.fs);
-        container.process_exited(self.process.pid());
+        if let Some(mut process) = self.process {
+            process.close_all_files(&mut container.fs);
+            container.process_exited(process.pid());
+        }
         let _ = sys::cap_delete(self.thread);
         let _ = sys::cap_delete(self.table);
         let _ = sys::cap_delete(self.memory.space);

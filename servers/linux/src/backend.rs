@@ -3,27 +3,20 @@
 //! container's name, the kernel's clock, and a seeded generator for
 //! `getrandom`.
 //!
-//! Console output is cut into lines so that containers writing at the same
-//! time never interleave within a line; a partial line waits in the app's
-//! buffer until its newline (or until it grows past [`MAX_LINE`], or the
-//! app ends).
+//! Console output is cut into lines (`bulkhead_linux::host::ConsoleLine`)
+//! so that containers writing at the same time never interleave within a
+//! line.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
+use bulkhead_linux::host::{ConsoleLine, Random, EPOCH_AT_BOOT_NS};
 use bulkhead_linux::{Backend, Errno, Prot};
 use bulkhead_rt::abi::CapRef;
 use bulkhead_rt::{println, sys};
 
 use crate::app_memory::AppMemory;
-
-/// Longest line kept back waiting for its newline.
-pub const MAX_LINE: usize = 512;
-/// `CLOCK_REALTIME` at boot: Bulkhead has no battery clock, so it starts
-/// at a fixed date (2026-01-01 00:00:00 UTC).
-const EPOCH_AT_BOOT_NS: u64 = 1_767_225_600 * 1_000_000_000;
 
 /// What the backend of one app reaches.
 pub struct AppBackend<'a> {
@@ -31,7 +24,7 @@ pub struct AppBackend<'a> {
     pub thread: CapRef,
     pub console: CapRef,
     pub name: &'a str,
-    pub line: &'a mut Vec<u8>,
+    pub line: &'a mut ConsoleLine,
     pub random: &'a mut Random,
 }
 
@@ -49,11 +42,13 @@ pub fn print_line(console: CapRef, name: &str, line: &[u8]) {
 }
 
 /// Prints whatever partial line is left in `line`.
-pub fn flush_line(console: CapRef, name: &str, line: &mut Vec<u8>) {
-    if !line.is_empty() {
-        print_line(console, name, line);
-        line.clear();
-    }
+pub fn flush_line(console: CapRef, name: &str, line: &mut ConsoleLine) {
+    line.flush(|l| print_line(console, name, l));
+}
+
+/// A generator seeded from the time since boot.
+pub fn random_from_clock() -> Random {
+    Random::new(sys::clock().map_or(0, |d| d.as_nanos() as u64))
 }
 
 impl Backend for AppBackend<'_> {
@@ -82,13 +77,8 @@ impl Backend for AppBackend<'_> {
     }
 
     fn console_write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.line.push(byte);
-            if byte == b'\n' || self.line.len() >= MAX_LINE {
-                print_line(self.console, self.name, self.line);
-                self.line.clear();
-            }
-        }
+        let (console, name) = (self.console, self.name);
+        self.line.push(bytes, |l| print_line(console, name, l));
     }
 
     fn console_read(&mut self, buf: &mut [u8]) -> usize {
@@ -113,34 +103,5 @@ impl Backend for AppBackend<'_> {
 
     fn log(&mut self, message: fmt::Arguments<'_>) {
         println!("[{}] linux: {}", self.name, message);
-    }
-}
-
-/// A xorshift generator seeded from the clock: varied, not secret (good
-/// enough for `AT_RANDOM` and `getrandom` in tests; not cryptographic).
-pub struct Random(u64);
-
-impl Random {
-    /// A generator seeded from the time since boot.
-    pub fn from_clock() -> Random {
-        let nanos = sys::clock().map_or(0, |d| d.as_nanos() as u64);
-        Random(nanos | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// Fills `buf` with the next bytes.
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let bytes = self.next().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
     }
 }

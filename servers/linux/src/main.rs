@@ -101,6 +101,7 @@ fn main(argument: u64) -> i32 {
     let left = sys::memory_info(memory).map_or(0, |m| m.free());
     let mut fs = fs;
     fs.set_limit(fs.used_bytes().saturating_add(left * PAGE_SIZE / 4));
+    let in_kernel = spec.mode != bulkhead_manifest::Mode::Ipc;
     let mut server = server::Server::new(
         spec,
         Container::new(name, fs),
@@ -109,6 +110,7 @@ fn main(argument: u64) -> i32 {
             endpoint: start.extra[extra_slots::ENDPOINT],
             container: start.extra[extra_slots::CONTAINER],
             console: child_cap(child_slots::CONSOLE),
+            in_kernel,
         },
         server::Supervisor {
             notification: start.extra[extra_slots::SUPERVISOR],

@@ -16,7 +16,9 @@ use alloc::vec::Vec;
 
 use bulkhead_linux::{Container, Outcome};
 use bulkhead_manifest::ContainerSpec;
-use bulkhead_rt::abi::container::{PING, SUPERVISOR_BADGE, TEST_CRASH_SERVER, TEST_HANG_SERVER};
+use bulkhead_rt::abi::container::{
+    EVENT_EXITED, PING, SUPERVISOR_BADGE, TEST_CRASH_SERVER, TEST_HANG_SERVER,
+};
 use bulkhead_rt::abi::ipc::MessageInfo;
 use bulkhead_rt::abi::CapRef;
 use bulkhead_rt::child::REPORT_ADDR;
@@ -25,7 +27,8 @@ use bulkhead_rt::sys::ipc::{self, Message, Received};
 use bulkhead_rt::{println, sys};
 
 use crate::apps::{self, App, Caps, Start};
-use crate::backend::{AppBackend, Random};
+use crate::backend::{random_from_clock, AppBackend};
+use bulkhead_linux::host::Random;
 
 /// The reply carrying a syscall's result: one word.
 fn reply_message(value: i64) -> Message {
@@ -63,6 +66,11 @@ impl Server {
         supervisor: Supervisor,
         test: bool,
     ) -> Server {
+        let mut spec = spec;
+        // Every program learns which placement serves it (the benchmark
+        // names its figures with it); the programs cannot tell otherwise.
+        spec.env
+            .push(alloc::format!("BULKHEAD_MODE={}", spec.mode.name()));
         Server {
             spec,
             container,
@@ -71,7 +79,7 @@ impl Server {
             test,
             apps: Vec::new(),
             report: ContainerReport::default(),
-            random: Random::from_clock(),
+            random: random_from_clock(),
         }
     }
 
@@ -189,10 +197,19 @@ impl Server {
             self.end(slot, Ending::Signaled(signal));
             return None;
         }
+        if self.caps.in_kernel {
+            // The kernel serves the app's syscalls; only its end comes here.
+            if mrs[0] == EVENT_EXITED {
+                self.end(slot, Ending::Exited(mrs[1] as i32));
+                return None;
+            }
+            return Some(-i64::from(bulkhead_linux::Errno::ENOSYS.0));
+        }
         if self.test {
             self.test_trigger(mrs[0]);
         }
         let app = self.apps.get_mut(slot)?.as_mut()?;
+        let process = app.process.as_mut()?;
         let mut backend = AppBackend {
             memory: app.memory,
             thread: app.thread,
@@ -202,13 +219,7 @@ impl Server {
             random: &mut self.random,
         };
         let args = [mrs[1], mrs[2], mrs[3], mrs[4], mrs[5], mrs[6]];
-        match bulkhead_linux::handle(
-            &mut self.container,
-            &mut app.process,
-            &mut backend,
-            mrs[0],
-            args,
-        ) {
+        match bulkhead_linux::handle(&mut self.container, process, &mut backend, mrs[0], args) {
             Outcome::Return(value) => Some(value),
             Outcome::Exit(status) => {
                 self.end(slot, Ending::Exited(status));

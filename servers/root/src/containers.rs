@@ -219,12 +219,6 @@ fn create(
     setup: &Setup,
 ) -> Result<Supervised, String> {
     let name = spec.name.clone();
-    if spec.mode != Mode::Ipc {
-        return Err(alloc::format!(
-            "container {name}: mode {} is not available yet; skipped",
-            spec.mode.name()
-        ));
-    }
     let archive = match &spec.files {
         Some(module) => Some(find(info, module).ok_or_else(|| {
             alloc::format!("container {name}: no boot module '{module}' for its files; skipped")
@@ -234,8 +228,17 @@ fn create(
     let fail = |step: &str, e: Error| alloc::format!("container {name}: {step}: {e}; skipped");
     let memory = root_cap(root_slots::MEMORY);
     let endpoint = ipc::endpoint_create(memory).map_err(|e| fail("endpoint", e))?;
-    let container = sys::container_create(memory, endpoint, KernelMode::Ipc)
-        .map_err(|e| fail("container", e))?;
+    let container = match kernel_mode(spec.mode) {
+        KernelMode::Ipc => sys::container_create(memory, endpoint, KernelMode::Ipc),
+        mode => create_in_kernel(&name, mode, endpoint, archive.as_ref()),
+    };
+    let container = match container {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = sys::cap_delete(endpoint);
+            return Err(fail("container", e));
+        }
+    };
     let mut c = Supervised {
         endings: vec![None; spec.programs.len()],
         spec,
@@ -253,6 +256,34 @@ fn create(
         return Err(reason);
     }
     Ok(c)
+}
+
+/// The kernel's name for a manifest mode.
+fn kernel_mode(mode: Mode) -> KernelMode {
+    match mode {
+        Mode::Ipc => KernelMode::Ipc,
+        Mode::Direct => KernelMode::Direct,
+        Mode::Sci => KernelMode::Sci,
+        Mode::SciSticky => KernelMode::SciSticky,
+    }
+}
+
+/// An in-kernel container: its kernel data (the personality's arena) is
+/// paid from a quota of its own, split off for it.
+fn create_in_kernel(
+    name: &str,
+    mode: KernelMode,
+    endpoint: CapRef,
+    archive: Option<&ModuleInfo>,
+) -> Result<CapRef, Error> {
+    let (cap, len) = archive.map_or((CapRef::NULL, 0), |a| (root_cap(a.slot), a.size));
+    let pages = bulkhead_rt::abi::container::kernel_data_pages(len) + 1;
+    let quota = sys::memory_split(root_cap(root_slots::MEMORY), pages)?;
+    let setup = sys::kernel_setup(name, cap, len);
+    let container = sys::container_create_in_kernel(quota, endpoint, mode, &setup);
+    // The container holds its quota.
+    let _ = sys::cap_delete(quota);
+    container
 }
 
 /// The notification bit of container `index`.

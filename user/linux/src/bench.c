@@ -76,6 +76,8 @@ int main(int argc, char **argv)
     iterations = argc > 1 ? atol(argv[1]) : 1000;
     if (argc > 2)
         mode = argv[2];
+    else if (getenv("BULKHEAD_MODE"))
+        mode = getenv("BULKHEAD_MODE"); /* set by every Bulkhead launcher */
     unit = counter_unit();
     CHECK("N > 0", iterations > 0);
 

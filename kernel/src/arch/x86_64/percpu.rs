@@ -24,6 +24,8 @@ pub struct PerCpu {
     pub user_rsp: u64,
     /// CPU number.
     pub cpu_id: u64,
+    /// The arena the kernel heap allocates from (`mm::arena`), 0 = none.
+    pub arena: u64,
 }
 
 /// Offset of `kernel_stack_top`, for the entry assembly.
@@ -36,6 +38,7 @@ static mut BOOT_CPU: PerCpu = PerCpu {
     kernel_stack_top: 0,
     user_rsp: 0,
     cpu_id: 0,
+    arena: 0,
 };
 
 /// Installs the boot CPU's area in GS (kernel mode) and zeroes the user
@@ -54,4 +57,19 @@ pub fn set_kernel_stack_top(top: u64) {
     // SAFETY: one CPU, interrupts are off on every path that switches
     // threads, and the entry code only reads the field.
     unsafe { (*core::ptr::addr_of_mut!(BOOT_CPU)).kernel_stack_top = top };
+}
+
+/// The arena allocations come from (`mm::arena::ArenaScope`), 0 = none.
+#[inline]
+pub fn current_arena() -> u64 {
+    // SAFETY: one CPU; the field is written only by `set_current_arena`
+    // on this CPU, never concurrently with this read.
+    unsafe { (*core::ptr::addr_of!(BOOT_CPU)).arena }
+}
+
+/// Sets the arena allocations come from.
+#[inline]
+pub fn set_current_arena(arena: u64) {
+    // SAFETY: as in `current_arena`.
+    unsafe { (*core::ptr::addr_of_mut!(BOOT_CPU)).arena = arena };
 }

@@ -75,10 +75,11 @@ syscall_entry:
     pushq %r15
     cld
     mov %rsp, %rdi
-    /* A native thread's Call or ReplyRecv, and every Linux call of a
-       container member, try the IPC fast path first; it returns only if it
-       does not apply. rax still holds the number. */
-    cmpb $0, {is_linux}(%rip)
+    /* A native thread's Call or ReplyRecv, and every Linux call of an
+       ipc container member, try the IPC fast path first; it returns only
+       if it does not apply. rax still holds the number. An in-kernel
+       member's calls go straight to dispatch. */
+    cmpb ${native}, {is_linux}(%rip)
     jne 4f
     cmp ${call}, %rax
     je 1f
@@ -88,13 +89,17 @@ syscall_entry:
     jmp 3f
 1:  call {try_call}
     jmp 3f
-4:  call {try_linux_call}
+4:  cmpb ${forwarded}, {is_linux}(%rip)
+    jne 2f
+    call {try_linux_call}
 3:  mov %rsp, %rdi
 2:  call {dispatch}
     mov %rsp, %rdi
     jmp {ret}
     "#,
-    is_linux = sym crate::sched::CURRENT_IS_LINUX,
+    is_linux = sym crate::sched::CURRENT_LINUX,
+    native = const crate::sched::LINUX_NONE,
+    forwarded = const crate::sched::LINUX_FORWARDED,
     call = const bulkhead_abi::Syscall::Call as u64,
     reply_recv = const bulkhead_abi::Syscall::ReplyRecv as u64,
     try_call = sym crate::ipc_fast::try_call,

@@ -22,7 +22,8 @@ mod thread;
 
 pub use cap::{cap_copy, cap_delete, cap_info, cap_mint, cap_revoke, table_create, CapInfo};
 pub use container::{
-    container_add_thread, container_create, container_info, container_stop, ContainerInfo,
+    container_add_process, container_add_thread, container_create, container_create_in_kernel,
+    container_info, container_stop, kernel_setup, ContainerInfo,
 };
 pub use io::{console_read, console_write, port_read, port_write, PortWidth};
 pub use memory::{frames_alloc, memory_info, memory_split, MemoryInfo};
