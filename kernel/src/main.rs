@@ -41,6 +41,7 @@ mod panic;
 mod personality;
 mod rootserver;
 mod sched;
+mod sci;
 mod serial;
 mod symbols;
 mod syscall;

@@ -26,7 +26,8 @@ pub fn init(kernel_elf: Option<&'static [u8]>) {
     });
 }
 
-fn table() -> Option<&'static SymbolTable> {
+/// The table, once read.
+pub fn table() -> Option<&'static SymbolTable> {
     TABLE.get().and_then(Option::as_ref)
 }
 

@@ -59,9 +59,11 @@ impl<T> USlice<T> {
     }
 }
 
+// In the entry section: System Call Isolation keeps it mapped in every
+// restricted page table (it is how syscall code reaches the app's memory).
 global_asm!(
     r#"
-    .section .text
+    .section .text.entry, "ax"
     .balign 16
 .global usercopy_begin
 .global usercopy_end
@@ -69,7 +71,8 @@ global_asm!(
 /* copy_user_bytes(dst = rdi, src = rsi, len = rdx, smap = rcx) -> rax = 0 | 1 */
 .global copy_user_bytes
 copy_user_bytes:
-    test %rcx, %rcx
+    mov %rcx, %r8
+    test %r8, %r8
     jz 1f
     stac
 1:  mov %rdx, %rcx
@@ -81,17 +84,13 @@ usercopy_end:
 usercopy_fixup:
     mov $1, %eax
 2:
-    cmpb $0, {smap}(%rip)
-    je 3f
+    test %r8, %r8
+    jz 3f
     clac
 3:  ret
     "#,
-    smap = sym SMAP_ACTIVE,
     options(att_syntax)
 );
-
-/// Whether `stac`/`clac` may be used (set once at boot from CPUID).
-static SMAP_ACTIVE: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
 
 extern "C" {
     fn copy_user_bytes(dst: *mut u8, src: *const u8, len: u64, smap: u64) -> u64;
@@ -103,7 +102,7 @@ extern "C" {
 /// Enables `stac`/`clac` around user copies if the CPU has SMAP.
 pub fn init() {
     let on = crate::arch::x86_64::cpu::features().smap;
-    SMAP_ACTIVE.store(u8::from(on), core::sync::atomic::Ordering::Relaxed);
+    crate::arch::x86_64::percpu::set_smap(u64::from(on));
 }
 
 /// If `rip` is the copy instruction, the address to resume at after a
@@ -117,7 +116,8 @@ pub fn fixup_for(rip: u64) -> Option<u64> {
 }
 
 fn copy(dst: *mut u8, src: *const u8, len: u64) -> Result<(), Error> {
-    let smap = u64::from(SMAP_ACTIVE.load(core::sync::atomic::Ordering::Relaxed));
+    // In the per-CPU area, which restricted page tables map.
+    let smap = crate::arch::x86_64::percpu::smap();
     // SAFETY: one side is a checked user range (a fault there is caught by
     // the fix-up), the other a kernel buffer of at least `len` bytes.
     match unsafe { copy_user_bytes(dst, src, len, smap) } {

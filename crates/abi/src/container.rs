@@ -141,15 +141,23 @@ impl Default for KernelSetup {
     }
 }
 
-/// Pages of kernel memory an in-kernel container's personality gets (its
-/// arena, charged to the container's quota) for an archive of
-/// `archive_len` bytes: room for the file tree, half a megabyte for files
-/// to grow, a quarter for open files and processes, rounded up to a power
-/// of two (one contiguous run).
-pub const fn kernel_data_pages(archive_len: u64) -> u64 {
+/// Pages of kernel memory an in-kernel container of `mode` is charged for
+/// an archive of `archive_len` bytes: its personality's arena (room for
+/// the file tree, half a megabyte for files to grow, a quarter for open
+/// files and processes, rounded up to a power of two: one contiguous run),
+/// and under SCI its restricted page tables ([`SCI_TABLE_PAGES`]).
+pub const fn kernel_data_pages(archive_len: u64, mode: Mode) -> u64 {
     let bytes = archive_len + (768 << 10);
-    bytes.div_ceil(crate::PAGE_SIZE).next_power_of_two()
+    let arena = bytes.div_ceil(crate::PAGE_SIZE).next_power_of_two();
+    match mode {
+        Mode::Sci | Mode::SciSticky => arena + SCI_TABLE_PAGES,
+        _ => arena,
+    }
 }
+
+/// Page-table frames a `sci` container's restricted tables may use: the
+/// kernel-half tables and one PML4 per member thread.
+pub const SCI_TABLE_PAGES: u64 = 96;
 
 /// Most mappings a [`ProcessImage`] lists (ELF segments and the stack).
 pub const MAX_IMAGE_MAPPINGS: usize = 16;

@@ -13,8 +13,9 @@
 //! ```text
 //!  instruction fetch at A, in function F (kernel symbol table):
 //!    A is F's first instruction             -> map A's page; F is now entered
-//!    F was entered earlier in this syscall  -> map A's page (execution ran on
-//!                                               into F's next page)
+//!    A's page is not F's first, and F was   -> map A's page (execution ran on
+//!      entered, or the page before A's is      into F's next page)
+//!      mapped already
 //!    otherwise (mid-function, or no symbol) -> violation: a jump into the
 //!                                               middle of code, as a corrupted
 //!                                               return address would make
@@ -24,11 +25,19 @@
 //!    otherwise                              -> violation
 //! ```
 //!
-//! The decision has no side effects except recording entered functions in
-//! the [`SyscallTrace`], which the kernel starts afresh at each syscall
-//! entry (the pages mapped during the syscall are dropped at its exit in
-//! plain SCI, and kept per container in the `sci-sticky` variant; that
-//! bookkeeping is the kernel's).
+//! The decision has no side effects except recording entered functions and
+//! mapped code pages in the [`SyscallTrace`], which the kernel starts
+//! afresh at each syscall entry in plain SCI (the pages mapped during the
+//! syscall are dropped at its exit) and keeps per container in the
+//! `sci-sticky` variant (the pages stay).
+//!
+//! Faults come at page granularity, so "entered" cannot be seen for a
+//! function whose first instruction lies on a page that is already mapped
+//! (its entry does not fault). The continuation rule therefore also
+//! accepts running on from a mapped page into the next one. The price is
+//! the same as in the original proposal: code on a page that some
+//! legitimately called function brought in is reachable, mid-function
+//! included; code on pages nothing called stays out of reach.
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -106,11 +115,12 @@ pub enum Decision<'a> {
     Refuse(Violation<'a>),
 }
 
-/// The functions entered during the current syscall (their start
-/// addresses). Cleared at every syscall entry.
+/// The functions entered and the code pages mapped during the current
+/// syscall (plain SCI: cleared at every syscall entry) or ever (sticky).
 #[derive(Clone, Debug, Default)]
 pub struct SyscallTrace {
     entered: Vec<u64>,
+    code_pages: Vec<u64>,
 }
 
 impl SyscallTrace {
@@ -122,6 +132,12 @@ impl SyscallTrace {
     /// Forgets everything (syscall entry).
     pub fn clear(&mut self) {
         self.entered.clear();
+        self.code_pages.clear();
+    }
+
+    /// True if the code page `page` was mapped through this trace.
+    pub fn code_page_mapped(&self, page: u64) -> bool {
+        self.code_pages.contains(&page)
     }
 
     /// True if the function starting at `start` was entered.
@@ -139,9 +155,12 @@ impl SyscallTrace {
         self.entered.is_empty()
     }
 
-    fn enter(&mut self, start: u64) {
+    fn enter(&mut self, start: u64, page: u64) {
         if !self.entered(start) {
             self.entered.push(start);
+        }
+        if !self.code_page_mapped(page) {
+            self.code_pages.push(page);
         }
     }
 }
@@ -173,7 +192,9 @@ impl<'a> Policy<'a> {
             Reason::FunctionEntry {
                 function: function.name,
             }
-        } else if trace.entered(function.start) && page_of(function.start) < page {
+        } else if page_of(function.start) < page
+            && (trace.entered(function.start) || trace.code_page_mapped(page - PAGE_SIZE))
+        {
             Reason::Continuation {
                 function: function.name,
             }
@@ -183,7 +204,7 @@ impl<'a> Policy<'a> {
                 offset: function.offset,
             });
         };
-        trace.enter(function.start);
+        trace.enter(function.start, page);
         Decision::Map { page, reason }
     }
 

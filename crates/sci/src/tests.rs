@@ -170,6 +170,28 @@ fn data_is_mapped_only_from_own_ranges_and_the_allow_list() {
 }
 
 #[test]
+fn running_on_from_a_mapped_page_is_a_continuation() {
+    // `small` (on the page before `big`) was called: its page is mapped.
+    // Execution flowing from that page into the next one is accepted even
+    // though `big`'s entry did not fault; a jump two pages on is not.
+    let symbols = kernel();
+    let mut trace = SyscallTrace::new();
+    let p = policy(&symbols);
+    assert!(matches!(
+        p.decide(&mut trace, TEXT, Access::Fetch),
+        Decision::Map { .. }
+    ));
+    assert!(trace.code_page_mapped(TEXT));
+    assert_eq!(
+        p.decide(&mut trace, TEXT + 0x2010, Access::Fetch),
+        Decision::Refuse(Violation::MidFunction {
+            function: "big",
+            offset: 0x1010
+        })
+    );
+}
+
+#[test]
 fn clearing_the_trace_forgets_entered_functions() {
     let symbols = kernel();
     let p = policy(&symbols);

@@ -13,9 +13,13 @@
 //! ```
 //!
 //! Invariant (W^X): no kernel page is both writable and executable; the
-//! test suite checks it by walking every table. All kernel mappings are
-//! global. The lower half is empty; user address spaces arrive later and
-//! will share these kernel-half entries.
+//! test suite checks it by walking every table. No kernel mapping is
+//! global: System Call Isolation runs syscalls on restricted page tables
+//! that map only part of the kernel, and a global TLB entry would survive
+//! the switch to one and let code reach a page the restricted table does
+//! not map. (With PCID the kernel's entries stay cached per address space;
+//! without it a CR3 write drops them with the user's.) The lower half is
+//! empty; user address spaces share these kernel-half entries.
 
 use super::frames::{self, OutOfFrames};
 use crate::boot::BootInfo;
@@ -76,7 +80,7 @@ pub enum Access {
 
 impl Access {
     fn flags(self) -> Flags {
-        let base = Flags::PRESENT | Flags::GLOBAL;
+        let base = Flags::PRESENT;
         match self {
             Access::ReadOnly => base | Flags::NO_EXECUTE,
             Access::ReadWrite => base | Flags::WRITABLE | Flags::NO_EXECUTE,

@@ -27,10 +27,15 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use x86_64::registers::control::Cr3;
 
-/// PCIDs are 12 bits; 0 is the kernel's.
-pub const MAX_PCIDS: usize = 4095;
+/// PCIDs are 12 bits; 0 is the kernel's, the last is System Call
+/// Isolation's ([`RESTRICTED_PCID`]), the rest go to address spaces.
+pub const MAX_PCIDS: usize = 4094;
+/// The PCID every restricted (SCI) page table runs with: the SCI code
+/// decides itself when its entries must be flushed (`crate::sci`).
+pub const RESTRICTED_PCID: u64 = 4095;
 const PCID_MASK: u64 = 0xfff;
-const NO_FLUSH: u64 = 1 << 63;
+/// CR3 bit 63: keep the TLB entries of the PCID being loaded.
+pub const NO_FLUSH: u64 = 1 << 63;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static INVPCID: AtomicBool = AtomicBool::new(false);
@@ -38,7 +43,7 @@ static INVPCID: AtomicBool = AtomicBool::new(false);
 static LIMIT: AtomicUsize = AtomicUsize::new(MAX_PCIDS);
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 /// Per PCID: the PML4 whose entries the TLB may hold under it (0 = none).
-static OWNER: [AtomicU64; MAX_PCIDS + 1] = [const { AtomicU64::new(0) }; MAX_PCIDS + 1];
+static OWNER: [AtomicU64; MAX_PCIDS + 2] = [const { AtomicU64::new(0) }; MAX_PCIDS + 2];
 static WRITES: AtomicU64 = AtomicU64::new(0);
 /// The CR3 value last loaded (PML4 | PCID, without the no-flush bit).
 static LOADED: AtomicU64 = AtomicU64::new(0);
@@ -100,6 +105,21 @@ pub fn load(cr3: u64) {
     // identically, so execution continues; the PCID bits are only set when
     // CR4.PCIDE is on.
     unsafe { core::arch::asm!("mov cr3, {}", in(reg) value, options(nostack, preserves_flags)) };
+}
+
+/// The CR3 value loaded now (PML4 | PCID), as `load` left it.
+#[inline]
+pub fn loaded() -> u64 {
+    LOADED.load(Ordering::Relaxed)
+}
+
+/// Counts a CR3 write made outside [`load`] (the SCI switches), which
+/// flushes unless `keeps` says the no-flush bit was set.
+pub fn count_write(keeps: bool) {
+    WRITES.fetch_add(1, Ordering::Relaxed);
+    if !keeps {
+        FLUSHING_WRITES.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// True if INVPCID is used.

@@ -32,6 +32,7 @@ pub mod serve;
 
 use crate::mm::arena::{Arena, ArenaScope};
 use crate::sched::ThreadId;
+use crate::sci::{Isolation, MemberTables};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -47,6 +48,8 @@ pub struct Member {
     pub serial: u64,
     pub process: Process,
     pub console: ConsoleLine,
+    /// Under SCI: its restricted tables and kernel stack.
+    pub sci: Option<(MemberTables, (u64, u64))>,
 }
 
 /// Counters of one in-kernel container (read by `ContainerInfo` and the
@@ -68,10 +71,21 @@ pub struct InKernel {
 }
 
 /// The container object's handle on its in-kernel personality.
-#[derive(Debug)]
 pub struct Personality {
     arena: NonNull<Arena>,
     state: NonNull<InKernel>,
+    /// `sci` and `sci-sticky`: the restricted page tables and counters
+    /// (on the shared heap: the isolated code never reaches them).
+    isolation: Option<Box<Isolation>>,
+}
+
+impl core::fmt::Debug for Personality {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Personality")
+            .field("arena", &self.arena)
+            .field("isolated", &self.isolation.is_some())
+            .finish()
+    }
 }
 
 // SAFETY: the pointers are owned by this handle (the arena and the state
@@ -84,26 +98,52 @@ pub struct MemberLink {
     pub arena: *const Arena,
     pub state: *mut InKernel,
     pub slot: usize,
+    /// Under SCI: the container's isolation and the member's tables.
+    pub sci: Option<(*mut Isolation, MemberTables)>,
 }
 
 impl Personality {
     /// Makes the state of a container named `name` in a fresh arena of
-    /// `pages` pages, its file tree filled from the cpio `archive`.
-    pub fn create(name: &str, archive: &[u8], pages: usize) -> Result<Self, Error> {
+    /// `pages` pages, its file tree filled from the cpio `archive`; with
+    /// `isolated` (`sci`, `sticky` for `sci-sticky`), its restricted page
+    /// tables too.
+    pub fn create(
+        name: &str,
+        archive: &[u8],
+        pages: usize,
+        isolated: Option<bool>,
+    ) -> Result<Self, Error> {
         let arena = Arena::create(pages).ok_or(Error::OutOfMemory)?;
         let built = {
             let _scope = ArenaScope::enter(arena.as_ptr());
             Self::build(name, archive, pages)
         };
-        match built {
-            Ok(state) => Ok(Personality { arena, state }),
+        let state = match built {
+            Ok(state) => state,
             Err(e) => {
                 // SAFETY: nothing refers into the arena (the failed build
                 // freed what it made).
                 unsafe { Arena::destroy(arena) };
-                Err(e)
+                return Err(e);
+            }
+        };
+        let mut personality = Personality {
+            arena,
+            state,
+            isolation: None,
+        };
+        if let Some(sticky) = isolated {
+            let start = arena.as_ptr() as u64;
+            let own = (start, start + pages as u64 * crate::mm::PAGE_SIZE);
+            match Isolation::new(name, sticky, own) {
+                Ok(i) => personality.isolation = Some(i),
+                Err(e) => {
+                    personality.destroy();
+                    return Err(e);
+                }
             }
         }
+        Ok(personality)
     }
 
     /// The state itself, built inside the entered arena.
@@ -136,12 +176,15 @@ impl Personality {
     }
 
     /// Makes the process of a new member `thread` from the launcher's
-    /// description of what it loaded; returns the member's link.
+    /// description of what it loaded; returns the member's link. Under SCI
+    /// `tables` (its app's PML4 and its kernel stack) get it restricted
+    /// tables.
     pub fn add_member(
         &mut self,
         thread: ThreadId,
         serial: u64,
         image: &ProcessImage,
+        tables: (u64, (u64, u64)),
     ) -> Result<MemberLink, Error> {
         let count = usize::try_from(image.count).map_err(|_| Error::InvalidArgument)?;
         if count > MAX_IMAGE_MAPPINGS {
@@ -150,6 +193,14 @@ impl Personality {
         let mappings = &image.mappings[..count];
         let prots: Option<Vec<Prot>> = mappings.iter().map(|m| Prot::from_linux(m.prot)).collect();
         let prots = prots.ok_or(Error::InvalidArgument)?;
+        let (app_pml4, stack) = tables;
+        let sci = match self.isolation.as_deref_mut() {
+            Some(iso) => {
+                let member = iso.add_member(app_pml4, stack)?;
+                Some((iso as *mut Isolation, member))
+            }
+            None => None,
+        };
         let (arena, state) = (self.arena.as_ptr(), self.state.as_ptr());
         let slot = self.with_state(|s| {
             let mut process = s.linux.new_process(None, DEFAULT_LAYOUT);
@@ -162,6 +213,7 @@ impl Personality {
                 serial,
                 process,
                 console: ConsoleLine::default(),
+                sci: sci.map(|(_, m)| (m, stack)),
             };
             match s.members.iter().position(Option::is_none) {
                 Some(slot) => {
@@ -174,25 +226,40 @@ impl Personality {
                 }
             }
         });
-        Ok(MemberLink { arena, state, slot })
+        Ok(MemberLink {
+            arena,
+            state,
+            slot,
+            sci,
+        })
     }
 
     /// Forgets the members for which `ended(thread, serial)` is true: their
     /// files are closed and their processes leave the table.
     pub fn forget_ended(&mut self, ended: impl Fn(ThreadId, u64) -> bool) {
+        let mut gone = Vec::new();
         self.with_state(|s| {
             for slot in 0..s.members.len() {
                 if let Some(m) = &s.members[slot] {
                     if ended(m.thread, m.serial) {
-                        end_member(s, slot);
+                        gone.extend(end_member(s, slot));
                     }
                 }
             }
         });
+        if let Some(iso) = self.isolation.as_deref_mut() {
+            for (tables, stack) in gone {
+                iso.remove_member(tables, stack);
+            }
+        }
     }
 
-    /// Frees the state and the arena.
+    /// Frees the state, the arena and any restricted tables.
     pub fn destroy(self) {
+        if let Some(iso) = self.isolation {
+            log::info!("{}", iso.summary());
+            iso.destroy();
+        }
         {
             let _scope = ArenaScope::enter(self.arena.as_ptr());
             // SAFETY: made by `Box::leak` in `build`, inside this arena,
@@ -206,13 +273,13 @@ impl Personality {
 }
 
 /// Ends the member in `slot`: prints its last partial line, closes its
-/// files, removes its process.
-pub fn end_member(s: &mut InKernel, slot: usize) {
-    let Some(mut m) = s.members.get_mut(slot).and_then(Option::take) else {
-        return;
-    };
+/// files, removes its process. Returns its SCI tables, which the caller
+/// frees once the member's thread no longer runs on them.
+pub fn end_member(s: &mut InKernel, slot: usize) -> Option<(MemberTables, (u64, u64))> {
+    let mut m = s.members.get_mut(slot).and_then(Option::take)?;
     let name = &s.name;
     m.console.flush(|line| backend::print_line(name, line));
     m.process.close_all_files(&mut s.linux.fs);
     s.linux.process_exited(m.process.pid());
+    m.sci
 }

@@ -81,10 +81,6 @@ fn read_setup(
 /// `ContainerCreate(quota, endpoint, mode, setup)` → a container.
 pub fn create(caller: &mut Caller) -> Result<Results, Error> {
     let mode = Mode::from_u64(caller.arg(2)).ok_or(Error::InvalidArgument)?;
-    if matches!(mode, Mode::Sci | Mode::SciSticky) {
-        // System Call Isolation is not built yet.
-        return Err(Error::InvalidArgument);
-    }
     if mode.in_kernel() && caller.arg(3) == 0 {
         return Err(Error::InvalidArgument);
     }
@@ -101,14 +97,20 @@ pub fn create(caller: &mut Caller) -> Result<Results, Error> {
             true => Some(read_setup(k, caller, caller.arg(3))?),
             false => None,
         };
-        let arena_pages = setup
-            .as_ref()
-            .map_or(0, |(_, archive)| kernel_data_pages(archive.len() as u64));
-        let pages = CONTAINER_PAGES + arena_pages;
+        let arena_pages = setup.as_ref().map_or(0, |(_, archive)| {
+            kernel_data_pages(archive.len() as u64, Mode::Direct)
+        });
+        let table_pages = kernel_data_pages(0, mode) - kernel_data_pages(0, Mode::Direct);
+        let pages = CONTAINER_PAGES + arena_pages + table_pages;
         memory::charge(k, q, pages)?;
         let personality = match setup {
             Some((name, archive)) => {
-                match Personality::create(&name, &archive, arena_pages as usize) {
+                let isolated = match mode {
+                    Mode::Sci => Some(false),
+                    Mode::SciSticky => Some(true),
+                    _ => None,
+                };
+                match Personality::create(&name, &archive, arena_pages as usize, isolated) {
                     Ok(p) => Some(p),
                     Err(e) => {
                         memory::uncharge(k, q, pages);
@@ -164,10 +166,11 @@ pub fn add_thread(caller: &mut Caller) -> Result<Results, Error> {
         if member {
             return Err(Error::BadState);
         }
+        let tables = member_tables(k, id)?;
         let container = container_mut(k, c)?;
         container.prune();
         let kernel = match (container.personality.as_mut(), image) {
-            (Some(p), Some(image)) => Some(p.add_member(id, serial, &image)?),
+            (Some(p), Some(image)) => Some(p.add_member(id, serial, &image, tables)?),
             (Some(_), None) => return Err(Error::InvalidArgument),
             (None, _) => None,
         };
@@ -183,6 +186,19 @@ pub fn add_thread(caller: &mut Caller) -> Result<Results, Error> {
         sched::set_linux(id, Some(link));
         Ok([0; 3])
     })
+}
+
+/// The PML4 (physical address) of thread `id`'s address space and the
+/// range of its kernel stack: what SCI needs to make its restricted tables.
+fn member_tables(k: &Kernel, id: ThreadId) -> Result<(u64, (u64, u64)), Error> {
+    let space = k.threads.get(&id).ok_or(Error::BadState)?.space;
+    let Some(Object::Space(s)) = k.get(space) else {
+        return Err(Error::BadState);
+    };
+    let pml4 = s.space.cr3() & !0xfff;
+    let stack =
+        sched::with_thread(id, |t| (t.kstack.bottom, t.kstack.top)).ok_or(Error::BadState)?;
+    Ok((pml4, stack))
 }
 
 fn container_arg(k: &mut Kernel, caller: &Caller, rights: Rights) -> Result<ObjRef, Error> {

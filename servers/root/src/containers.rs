@@ -277,7 +277,7 @@ fn create_in_kernel(
     archive: Option<&ModuleInfo>,
 ) -> Result<CapRef, Error> {
     let (cap, len) = archive.map_or((CapRef::NULL, 0), |a| (root_cap(a.slot), a.size));
-    let pages = bulkhead_rt::abi::container::kernel_data_pages(len) + 1;
+    let pages = bulkhead_rt::abi::container::kernel_data_pages(len, mode) + 1;
     let quota = sys::memory_split(root_cap(root_slots::MEMORY), pages)?;
     let setup = sys::kernel_setup(name, cap, len);
     let container = sys::container_create_in_kernel(quota, endpoint, mode, &setup);

@@ -24,6 +24,7 @@
 
 static long iterations;
 static const char *mode = "ipc";
+static char metric_mode[32]; /* the mode in figure names: sci-sticky -> sci_sticky */
 static const char *unit = "cycles";
 static int null_fd, data_fd;
 
@@ -56,7 +57,7 @@ static void measure(const char *name, void (*op)(void))
     }
     qsort(per, ROUNDS, sizeof per[0], by_value);
     printf("bench: container.%s.%s %lu %s (median of %d rounds of %ld, a Linux program in a %s container)\n",
-           name, mode, per[ROUNDS / 2], unit, ROUNDS, iterations, mode);
+           name, metric_mode, per[ROUNDS / 2], unit, ROUNDS, iterations, mode);
 }
 
 /* "instructions" under QEMU's TCG (whose TSC counts instructions with
@@ -78,6 +79,10 @@ int main(int argc, char **argv)
         mode = argv[2];
     else if (getenv("BULKHEAD_MODE"))
         mode = getenv("BULKHEAD_MODE"); /* set by every Bulkhead launcher */
+    snprintf(metric_mode, sizeof metric_mode, "%s", mode);
+    for (char *c = metric_mode; *c; c++)
+        if (*c == '-')
+            *c = '_';
     unit = counter_unit();
     CHECK("N > 0", iterations > 0);
 

@@ -42,15 +42,35 @@ pub const USER_DATA: SegmentSelector = SegmentSelector::new(3, PrivilegeLevel::R
 pub const USER_CODE: SegmentSelector = SegmentSelector::new(4, PrivilegeLevel::Ring3);
 const TSS_SELECTOR: SegmentSelector = SegmentSelector::new(5, PrivilegeLevel::Ring0);
 
-#[repr(C, align(16))]
+// The IST stacks, the TSS and the GDT each fill whole pages of their own:
+// System Call Isolation maps them into every restricted page table (the
+// CPU needs them to deliver an interrupt), and nothing else may ride along.
+#[repr(C, align(4096))]
 struct IstStack([u8; IST_STACK_SIZE]);
 
 static mut IST_STACKS: [IstStack; 3] = [const { IstStack([0; IST_STACK_SIZE]) }; 3];
 
+/// A value alone on its page(s).
+#[repr(C, align(4096))]
+struct PageAligned<T>(T);
+
 /// The TSS. Written only by `init` and by `set_kernel_stack` (which stores
 /// one field with interrupts off on this CPU); read by the CPU.
-static mut TSS: TaskStateSegment = TaskStateSegment::new();
-static GDT: Once<GlobalDescriptorTable> = Once::new();
+static mut TSS: PageAligned<TaskStateSegment> = PageAligned(TaskStateSegment::new());
+static GDT: Once<PageAligned<GlobalDescriptorTable>> = Once::new();
+
+/// The address ranges of the IST stacks, the TSS and the GDT (page
+/// aligned, whole pages).
+pub fn table_ranges() -> [(u64, u64); 3] {
+    fn range<T>(p: *const T) -> (u64, u64) {
+        (p as u64, p as u64 + core::mem::size_of::<T>() as u64)
+    }
+    [
+        range(core::ptr::addr_of!(IST_STACKS)),
+        range(core::ptr::addr_of!(TSS)),
+        range(core::ptr::addr_of!(GDT)),
+    ]
+}
 
 fn ist_top(index: usize) -> VirtAddr {
     // SAFETY: only the address is taken; the stacks are used by the CPU.
@@ -62,7 +82,7 @@ fn ist_top(index: usize) -> VirtAddr {
 pub fn init() {
     // SAFETY: runs once at boot, before the TSS is loaded or shared.
     let tss: &'static TaskStateSegment = unsafe {
-        let tss = &mut *core::ptr::addr_of_mut!(TSS);
+        let tss = &mut (*core::ptr::addr_of_mut!(TSS)).0;
         for (slot, index) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK]
             .into_iter()
             .zip(0..)
@@ -84,9 +104,9 @@ pub fn init() {
             selectors,
             [KERNEL_CODE, KERNEL_DATA, USER_DATA, USER_CODE, TSS_SELECTOR]
         );
-        gdt
+        PageAligned(gdt)
     });
-    gdt.load();
+    gdt.0.load();
     // SAFETY: the selectors name the descriptors just loaded.
     unsafe {
         CS::set_reg(KERNEL_CODE);
@@ -107,7 +127,7 @@ pub fn set_kernel_stack(top: u64) {
     // SAFETY: a single aligned store to a field only the CPU reads, done with
     // interrupts off on the only CPU.
     unsafe {
-        core::ptr::addr_of_mut!(TSS.privilege_stack_table[0])
+        core::ptr::addr_of_mut!(TSS.0.privilege_stack_table[0])
             .cast::<u64>()
             .write_volatile(top);
     }

@@ -38,10 +38,18 @@ impl Gate {
     }
 }
 
-#[repr(C, align(16))]
+/// The IDT fills one page of its own (256 gates of 16 bytes): System Call
+/// Isolation maps it into every restricted page table.
+#[repr(C, align(4096))]
 struct Idt([Gate; 256]);
 
 static IDT: Once<Idt> = Once::new();
+
+/// The IDT's address range (whole pages).
+pub fn table_range() -> (u64, u64) {
+    let start = core::ptr::addr_of!(IDT) as u64;
+    (start, start + core::mem::size_of_val(&IDT) as u64)
+}
 
 /// Exception vectors with names.
 pub mod vector {

@@ -12,6 +12,7 @@ pub mod multiboot2_entry;
 pub mod percpu;
 pub mod pic;
 pub mod pit;
+pub mod sci_entry;
 pub mod syscall_entry;
 pub mod trap_entry;
 pub mod traps;

@@ -12,8 +12,9 @@ use core::mem::offset_of;
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 use x86_64::VirtAddr;
 
-/// One CPU's kernel-private state.
-#[repr(C, align(64))]
+/// One CPU's kernel-private state. It fills a page of its own, because
+/// System Call Isolation maps this page into every restricted page table.
+#[repr(C, align(4096))]
 pub struct PerCpu {
     /// Points at this structure (so `gs:[0]` yields its address).
     pub self_ptr: u64,
@@ -26,12 +27,27 @@ pub struct PerCpu {
     pub cpu_id: u64,
     /// The arena the kernel heap allocates from (`mm::arena`), 0 = none.
     pub arena: u64,
+    /// While an isolated (SCI) syscall runs: the full page table to return
+    /// to (trap entry switches to it), else 0.
+    pub sci_full_cr3: u64,
+    /// While an isolated syscall runs: its restricted page table, else 0.
+    pub sci_restricted_cr3: u64,
+    /// Nonzero while an in-kernel personality runs a syscall (a kernel
+    /// exception then stops the thread instead of the kernel).
+    pub in_personality: u64,
+    /// Whether `stac`/`clac` may be used (read by the user-copy routine,
+    /// which runs on restricted page tables too).
+    pub smap: u64,
 }
 
 /// Offset of `kernel_stack_top`, for the entry assembly.
 pub const KERNEL_STACK_TOP: usize = offset_of!(PerCpu, kernel_stack_top);
 /// Offset of `user_rsp`, for the entry assembly.
 pub const USER_RSP: usize = offset_of!(PerCpu, user_rsp);
+/// Offset of `sci_full_cr3`, for the entry assembly.
+pub const SCI_FULL_CR3: usize = offset_of!(PerCpu, sci_full_cr3);
+/// Offset of `sci_restricted_cr3`, for the entry assembly.
+pub const SCI_RESTRICTED_CR3: usize = offset_of!(PerCpu, sci_restricted_cr3);
 
 static mut BOOT_CPU: PerCpu = PerCpu {
     self_ptr: 0,
@@ -39,6 +55,10 @@ static mut BOOT_CPU: PerCpu = PerCpu {
     user_rsp: 0,
     cpu_id: 0,
     arena: 0,
+    sci_full_cr3: 0,
+    sci_restricted_cr3: 0,
+    in_personality: 0,
+    smap: 0,
 };
 
 /// Installs the boot CPU's area in GS (kernel mode) and zeroes the user
@@ -59,17 +79,53 @@ pub fn set_kernel_stack_top(top: u64) {
     unsafe { (*core::ptr::addr_of_mut!(BOOT_CPU)).kernel_stack_top = top };
 }
 
-/// The arena allocations come from (`mm::arena::ArenaScope`), 0 = none.
-#[inline]
-pub fn current_arena() -> u64 {
-    // SAFETY: one CPU; the field is written only by `set_current_arena`
-    // on this CPU, never concurrently with this read.
-    unsafe { (*core::ptr::addr_of!(BOOT_CPU)).arena }
+/// The page holding this CPU's area (for the restricted page tables).
+pub fn area_page() -> u64 {
+    core::ptr::addr_of!(BOOT_CPU) as u64
 }
 
-/// Sets the arena allocations come from.
-#[inline]
-pub fn set_current_arena(arena: u64) {
-    // SAFETY: as in `current_arena`.
-    unsafe { (*core::ptr::addr_of_mut!(BOOT_CPU)).arena = arena };
+/// A getter and a setter for a field of this CPU's area.
+macro_rules! field {
+    ($get:ident, $set:ident, $field:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[inline]
+        pub fn $get() -> u64 {
+            // SAFETY: one CPU; the field is written only on this CPU, never
+            // concurrently with this read.
+            unsafe { (*core::ptr::addr_of!(BOOT_CPU)).$field }
+        }
+
+        #[doc = $doc]
+        #[inline]
+        pub fn $set(value: u64) {
+            // SAFETY: as above.
+            unsafe { (*core::ptr::addr_of_mut!(BOOT_CPU)).$field = value };
+        }
+    };
 }
+
+field!(
+    current_arena,
+    set_current_arena,
+    arena,
+    "The arena allocations come from (`mm::arena::ArenaScope`), 0 = none."
+);
+field!(
+    sci_full_cr3,
+    set_sci_full_cr3,
+    sci_full_cr3,
+    "The full page table of the isolated syscall running (0 = none)."
+);
+field!(
+    sci_restricted_cr3,
+    set_sci_restricted_cr3,
+    sci_restricted_cr3,
+    "The restricted page table of the isolated syscall running (0 = none)."
+);
+field!(
+    in_personality,
+    set_in_personality,
+    in_personality,
+    "Nonzero while an in-kernel personality serves a syscall."
+);
+field!(smap, set_smap, smap, "1 if `stac`/`clac` may be used.");

@@ -22,6 +22,15 @@
 //! ```
 //!
 //! 5 + 2 + 15 = 22 quadwords keep `rsp` 16-byte aligned at the `call`.
+//!
+//! System Call Isolation: the stubs and the common path live in the entry
+//! section (`.text.entry`), which every restricted page table maps, and so
+//! do the stack (the thread's kernel stack) and the per-CPU area. If a trap
+//! interrupts an isolated syscall (`PerCpu::sci_full_cr3` is set), the
+//! common path switches to the full kernel page table before calling
+//! `dispatch`, and back to the interrupted table (saved in `rbx`; `r12`
+//! says a switch was made; `dispatch` preserves both) before `iretq`. `dispatch` gets that table's CR3
+//! as its second argument, so it can tell a fault of isolated code.
 
 use core::arch::global_asm;
 use core::mem::offset_of;
@@ -85,7 +94,7 @@ extern "C" {
 
 global_asm!(
     r#"
-    .section .text
+    .section .text.entry, "ax"
     .balign 16
 .global trap_stubs
 trap_stubs:
@@ -121,9 +130,20 @@ trap_common:
     jz 1f
     swapgs
 1:  cld
-    mov %rsp, %rdi
+    mov %cr3, %rbx                        /* the interrupted page table */
+    xor %r12d, %r12d
+    mov %gs:{sci_full}, %rax
+    test %rax, %rax
+    jz 4f
+    mov %rax, %cr3                        /* isolated: to the full table */
+    mov $1, %r12d
+4:  mov %rsp, %rdi
+    mov %rbx, %rsi
     call {dispatch}
-    testb $3, {cs}(%rsp)
+    test %r12d, %r12d
+    jz 5f
+    mov %rbx, %cr3                        /* back to the restricted table */
+5:  testb $3, {cs}(%rsp)
     jz 2f
     swapgs
 2:  popq %r15
@@ -146,6 +166,7 @@ trap_common:
     "#,
     errmask = const ERROR_CODE_VECTORS,
     cs = const offset_of!(TrapFrame, cs),
+    sci_full = const super::percpu::SCI_FULL_CR3,
     dispatch = sym super::traps::dispatch,
     options(att_syntax)
 );

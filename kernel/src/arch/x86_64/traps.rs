@@ -58,8 +58,13 @@ pub fn take_recovered() -> Option<ExceptionReport> {
 }
 
 /// Called by `trap_common` with the saved registers of the interrupted
-/// context; whatever it leaves in `frame` is restored on return.
-pub extern "C" fn dispatch(frame: &mut TrapFrame) {
+/// context and the page table it ran on; whatever it leaves in `frame` is
+/// restored on return.
+pub extern "C" fn dispatch(frame: &mut TrapFrame, interrupted_cr3: u64) {
+    // Handlers allocate from the shared heap, never from the arena of a
+    // container whose syscall was interrupted.
+    let _shared = crate::mm::arena::ArenaScope::enter(core::ptr::null());
+    crate::sci::note_trap(interrupted_cr3);
     let vector = frame.vector as u8;
     if vector >= super::idt::vector::FIRST_IRQ {
         match IRQ_HANDLERS[usize::from(vector)].load(Ordering::Acquire) {
@@ -87,6 +92,11 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
         user_fault(&report);
     }
     if vector == super::idt::vector::PAGE_FAULT {
+        match crate::sci::on_page_fault(frame, report.cr2, interrupted_cr3) {
+            Some(crate::sci::FaultOutcome::Resume) => return,
+            Some(crate::sci::FaultOutcome::Stop) => personality_fault(&report, false),
+            None => {}
+        }
         if let Some(fixup) = crate::usercopy::fixup_for(frame.rip) {
             frame.rip = fixup;
             return;
@@ -98,8 +108,37 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
         frame.rip = RECOVERY_RIP.load(Ordering::SeqCst);
         return;
     }
+    if super::percpu::in_personality() != 0 {
+        crate::sci::abort_isolated();
+        personality_fault(&report, true);
+    }
     crate::println!("{report}");
     panic!("unhandled exception {} in the kernel", name(vector));
+}
+
+/// An exception in an in-kernel personality's syscall code (`direct` or
+/// `sci`; an SCI violation has been reported already): the thread is
+/// stopped as if it had faulted, its container's launcher hears of it,
+/// and the kernel keeps running.
+fn personality_fault(report: &ExceptionReport, print: bool) -> ! {
+    let thread = crate::sched::current();
+    if print {
+        crate::println!(
+            "personality: thread {thread} stopped: kernel {} (vector {}) in its syscall at rip {:#x} {}, address {:#x}",
+            name(report.vector),
+            report.vector,
+            report.rip,
+            crate::symbols::describe(report.rip),
+            report.cr2
+        );
+    }
+    super::percpu::set_in_personality(0);
+    crate::ipc::report_fault(thread, report.vector, report.cr2, report.rip);
+    crate::sched::end_current(crate::sched::Ending::Faulted {
+        vector: report.vector,
+        address: report.cr2,
+        rip: report.rip,
+    })
 }
 
 /// A CPU exception in ring 3: one report line, then the thread is stopped
