@@ -128,6 +128,9 @@ test-kernel: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNN
 	$(call boot_test,test-grub,$(TEST_CMDLINE),grub,--memory $(MEMORY),$(FULL_MODULES))
 	@grep -q "root: manifest line .*: unknown mode 'fast'.*container 'broken' skipped" $(OUT)/test-grub.log || \
 	  { echo "test: the manifest's bad container was not reported and skipped"; exit 1; }
+	@for c in exploit-sci exploit-sci-sci-sticky; do \
+	  grep -q "sci: container $$c: thread .* stopped: jump into the middle of sci_demo_gadget+0x10" $(OUT)/test-grub.log || \
+	  { echo "test: SCI did not report the jump into sci_demo_gadget+0x10 in container $$c"; exit 1; }; done
 
 test-kernel-limine: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	$(call boot_test,test-limine,$(TEST_CMDLINE),limine,--memory $(MEMORY),$(MODULES))

@@ -65,3 +65,17 @@ pub fn describe_table() -> impl fmt::Display {
     }
     Summary
 }
+
+/// The address of the kernel symbol named `name` (raw or demangled).
+pub fn address_of(name: &str) -> Option<u64> {
+    let table = table()?;
+    let found = table.iter().find(|s| {
+        s.name == name || {
+            use core::fmt::Write;
+            let mut text = alloc::string::String::new();
+            let _ = write!(text, "{}", s.demangled());
+            text == name
+        }
+    });
+    found.map(|s| s.start)
+}

@@ -110,6 +110,12 @@ pub mod test_calls {
     /// → the address of another container's kernel data (its personality
     /// state), or `-ENOENT` when there is no other in-kernel container.
     pub const PEER_DATA: u64 = 0x4b_7e5c;
+    /// The kernel function whose middle is the demonstrations' gadget.
+    pub const GADGET_SYMBOL: &str = "sci_demo_gadget";
+    /// Where the gadget starts, from the function's first instruction.
+    pub const GADGET_OFFSET: u64 = 0x10;
+    /// What the gadget returns when it runs (ASCII "gadget!!").
+    pub const GADGET_MAGIC: u64 = 0x2121_7465_6764_6167;
 }
 
 /// Longest container name the kernel keeps (manifest names are 1 to 15

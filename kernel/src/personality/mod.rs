@@ -29,6 +29,8 @@
 
 mod backend;
 pub mod serve;
+#[cfg(feature = "test-suite")]
+mod test_calls;
 
 use crate::mm::arena::{Arena, ArenaScope};
 use crate::sched::ThreadId;
@@ -132,6 +134,8 @@ impl Personality {
             state,
             isolation: None,
         };
+        #[cfg(feature = "test-suite")]
+        test_calls::register(arena.as_ptr() as u64);
         if let Some(sticky) = isolated {
             let start = arena.as_ptr() as u64;
             let own = (start, start + pages as u64 * crate::mm::PAGE_SIZE);
@@ -256,6 +260,8 @@ impl Personality {
 
     /// Frees the state, the arena and any restricted tables.
     pub fn destroy(self) {
+        #[cfg(feature = "test-suite")]
+        test_calls::unregister(self.arena.as_ptr() as u64);
         if let Some(iso) = self.isolation {
             log::info!("{}", iso.summary());
             iso.destroy();

@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 use bulkhead_linux::{Container, Outcome};
 use bulkhead_manifest::ContainerSpec;
 use bulkhead_rt::abi::container::{
-    EVENT_EXITED, PING, SUPERVISOR_BADGE, TEST_CRASH_SERVER, TEST_HANG_SERVER,
+    test_calls, EVENT_EXITED, PING, SUPERVISOR_BADGE, TEST_CRASH_SERVER, TEST_HANG_SERVER,
 };
 use bulkhead_rt::abi::ipc::MessageInfo;
 use bulkhead_rt::abi::CapRef;
@@ -206,7 +206,9 @@ impl Server {
             return Some(-i64::from(bulkhead_linux::Errno::ENOSYS.0));
         }
         if self.test {
-            self.test_trigger(mrs[0]);
+            if let Some(value) = self.test_call(mrs[0], mrs[1]) {
+                return Some(value);
+            }
         }
         let app = self.apps.get_mut(slot)?.as_mut()?;
         let process = app.process.as_mut()?;
@@ -238,10 +240,21 @@ impl Server {
         }
     }
 
-    /// In test runs, two Linux numbers no Linux uses break the server on
-    /// purpose, for the supervisor's tests: one crashes it, one makes it
-    /// spin forever without answering anyone.
-    fn test_trigger(&self, number: u64) {
+    /// In test runs, Linux numbers no Linux uses break the server on
+    /// purpose: for the supervisor's tests one crashes it, one makes it
+    /// spin forever without answering anyone; for the exploit
+    /// demonstrations JUMP and PEEK have the same bugs as the kernel's
+    /// test calls (`kernel/src/personality/test_calls.rs`), here reaching
+    /// only the server's own memory, and a kernel symbol or another
+    /// container's data cannot even be named.
+    fn test_call(&self, number: u64, arg: u64) -> Option<i64> {
+        const ENOENT: i64 = 2;
+        match number {
+            test_calls::JUMP => return Some(bulkhead_rt::arch::demo_jump(arg) as i64),
+            test_calls::PEEK => return Some(bulkhead_rt::arch::demo_peek(arg) as i64),
+            test_calls::SYMBOL | test_calls::PEER_DATA => return Some(-ENOENT),
+            _ => {}
+        }
         let name = self.container.name();
         if number == TEST_CRASH_SERVER {
             println!("[{name}] linux-server: crashing on request");
@@ -253,6 +266,7 @@ impl Server {
                 core::hint::spin_loop();
             }
         }
+        None
     }
 
     /// Ends the app in `slot` with `ending` and reports it.

@@ -121,6 +121,25 @@ pub fn crash_now() -> ! {
     unsafe { asm!("ud2", options(noreturn, nomem, nostack)) }
 }
 
+/// The exploit demonstrations' control-flow bug (test runs of the `ipc`
+/// syscall server only): calls `addr` as a function, as a corrupted
+/// return address would. Deliberately unsound: any address but a real
+/// function faults, which stops the calling thread, and only its own
+/// address space is within reach.
+pub fn demo_jump(addr: u64) -> u64 {
+    // SAFETY: none; this is the bug being demonstrated. The damage stays
+    // inside this process: a fault stops its thread.
+    let target: extern "C" fn() -> u64 = unsafe { core::mem::transmute(addr as usize) };
+    target()
+}
+
+/// The demonstrations' stray-pointer bug: reads 8 bytes at `addr`.
+/// Deliberately unsound in the same way as [`demo_jump`].
+pub fn demo_peek(addr: u64) -> u64 {
+    // SAFETY: none; the bug being demonstrated (a fault stops the thread).
+    unsafe { core::ptr::read_volatile(addr as *const u64) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,8 @@
 pub mod apic;
 pub mod context;
 pub mod cpu;
+#[cfg(feature = "test-suite")]
+pub mod exploit_gadget;
 pub mod gdt;
 pub mod hpet;
 pub mod idt;
