@@ -74,7 +74,7 @@ fn jump(addr: u64) -> i64 {
 /// The stray-pointer bug: reads 8 bytes wherever the app said.
 #[inline(never)]
 fn peek(addr: u64) -> i64 {
-    if addr == 0 || addr % 8 != 0 {
+    if addr == 0 || !addr.is_multiple_of(8) {
         return -EINVAL;
     }
     // SAFETY: none; the deliberate bug (test builds only). An unmapped
