@@ -34,7 +34,7 @@ use crate::ipc::{self, Message, Outcome};
 use crate::object::KERNEL;
 use crate::sched::thread::Thread;
 use crate::sched::{self, ipc as wait, Ending, ThreadId};
-use bulkhead_abi::container::{EINTR, SYSCALL_WORDS};
+use bulkhead_abi::container::{EINTR, STATS, SYSCALL_WORDS};
 use bulkhead_abi::ipc::{MessageInfo, MAX_WORDS};
 use bulkhead_abi::Error;
 
@@ -76,10 +76,14 @@ pub fn complete_forwarded(t: &mut Thread, fill: impl FnOnce(&mut TrapFrame)) {
 /// the kernel for an in-kernel container's member (`crate::personality`),
 /// else by forwarding it.
 pub fn serve_linux(frame: *mut TrapFrame) {
-    let link = sched::with_thread(sched::current(), |t| t.linux.and_then(|l| l.kernel)).flatten();
-    match link {
-        // SAFETY: our own frame, at the top of our kernel stack.
-        Some(link) => crate::personality::serve::serve(unsafe { &mut *frame }, link),
+    let Some(link) = sched::with_thread(sched::current(), |t| t.linux).flatten() else {
+        return;
+    };
+    // SAFETY: our own frame, at the top of our kernel stack.
+    let f = unsafe { &mut *frame };
+    match link.kernel {
+        _ if f.rax == STATS => crate::container_stats::serve(f, link),
+        Some(member) => crate::personality::serve::serve(f, member),
         None => forward(frame),
     }
 }

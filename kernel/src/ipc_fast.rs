@@ -179,7 +179,8 @@ pub extern "C" fn try_call(frame: *mut TrapFrame) {
 pub extern "C" fn try_linux_call(frame: *mut TrapFrame) {
     // SAFETY: as in `try_call`.
     let f = unsafe { &*frame };
-    if !canonical(f.rip) {
+    // `STATS` is the kernel's to answer (`container_stats`).
+    if !canonical(f.rip) || f.rax == bulkhead_abi::container::STATS {
         return;
     }
     let Some(mut k) = KERNEL.try_lock() else {
@@ -193,11 +194,13 @@ pub extern "C" fn try_linux_call(frame: *mut TrapFrame) {
     };
     let me = s.current();
     let cp = s.current_ptr();
-    // SAFETY: our own boxed record; this read ends here.
-    let Some(link) = (unsafe { (*cp).linux }) else {
+    // SAFETY: our own boxed record; this borrow ends here, and `calls`
+    // is written only after the guards, through the record `c` below.
+    let Some(link) = (unsafe { (*cp).linux.as_mut() }) else {
         return;
     };
-    let Some(Object::Endpoint(ep)) = k.get_mut(link.endpoint) else {
+    let (endpoint, badge, calls) = (link.endpoint, link.badge, &raw mut link.calls);
+    let Some(Object::Endpoint(ep)) = k.get_mut(endpoint) else {
         return;
     };
     let Some((c, t)) = waiting_receiver(ep, s, me, cp) else {
@@ -211,13 +214,12 @@ pub extern "C" fn try_linux_call(frame: *mut TrapFrame) {
     // SAFETY: `t` is a user thread (checked), its frame tops its stack.
     let dst = unsafe { &mut *t.frame_ptr() };
     dst.rax = 0;
-    dst.rdi = link.badge;
+    dst.rdi = badge;
     dst.rsi = SYSCALL_WORDS;
     (dst.rdx, dst.r10, dst.r8, dst.r9) = (f.rax, f.rdi, f.rsi, f.rdx);
     (dst.r12, dst.r13, dst.r14, dst.r15) = (f.r10, f.r8, f.r9, 0);
-    if let Some(l) = c.linux.as_mut() {
-        l.calls += 1;
-    }
+    // SAFETY: a field of our own record `c`, which nothing else borrows.
+    unsafe { *calls += 1 };
     let next = commit_call(ep, s, me, c, t);
     drop(guard);
     drop(k);
@@ -247,7 +249,7 @@ fn waiting_receiver(
     let (c, t) = unsafe { (&*cp, &*tp) };
     let ready = t.ipc.token == server.token
         && t.ipc.waiting == Some(IpcWait::Recv)
-        && t.linux.is_none()
+        && t.linux_kind == sched::LINUX_NONE
         && can_switch_to(t, c.priority);
     ready.then_some((cp, tp))
 }
@@ -330,7 +332,7 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     let words = f.rsi;
     // SAFETY: `c` is a user thread (checked), its frame tops its stack.
     let dst = unsafe { &mut *c.frame_ptr() };
-    if c.linux.is_some() {
+    if c.linux_kind != sched::LINUX_NONE {
         // A container member: only its `rax` changes, to the reply's MR0
         // (`container_call::complete_forwarded`).
         dst.rax = if words > 0 { f.rdx } else { 0 };

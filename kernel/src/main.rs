@@ -29,6 +29,7 @@ mod bench;
 mod boot;
 mod config;
 mod container_call;
+mod container_stats;
 mod exit;
 mod ipc;
 mod ipc_fast;

@@ -94,6 +94,40 @@ pub const PING: u64 = 1;
 /// launcher ends the app and never replies.
 pub const EVENT_EXITED: u64 = 0x4b_e717;
 
+/// A Linux number no Linux uses, served by the kernel itself for a member
+/// of a container of any mode (not forwarded): a0 = a pointer to a
+/// [`SyscallStats`], which the kernel fills; returns 0 (or `-EFAULT`).
+/// For the benchmarks' per-syscall figures.
+pub const STATS: u64 = 0x4b_57a7;
+
+/// What [`STATS`] reports. Counters only grow; take two and subtract.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallStats {
+    /// The container's mode ([`Mode`] as a number).
+    pub mode: u64,
+    /// Linux syscalls served so far: the container's (in-kernel modes) or
+    /// the calling thread's (`ipc`).
+    pub syscalls: u64,
+    /// Page faults on the restricted page tables (SCI modes).
+    pub page_faults: u64,
+    /// Pages those faults mapped (SCI modes).
+    pub pages_mapped: u64,
+    /// CR3 writes since boot, system-wide.
+    pub cr3_writes: u64,
+    /// Of those, the ones that flushed the TLB.
+    pub flushing_cr3_writes: u64,
+    /// Interrupts and exceptions taken during isolated syscalls (SCI).
+    pub traps: u64,
+    /// Kernel pages mapped while syscalls ran, summed over the syscalls
+    /// (SCI modes; divide by the syscalls for the average).
+    pub surface_sum: u64,
+    /// The attack surface now, in pages: what the syscall code can reach.
+    /// `direct`: every kernel page; SCI: the restricted table's pages;
+    /// `ipc`: the syscall server's pages plus the kernel's IPC path.
+    pub surface_pages: u64,
+}
+
 /// Test builds only (`make test`): numbers no Linux uses, served by every
 /// placement's host before the personality, for the exploit
 /// demonstrations (see `docs/sci.md`).

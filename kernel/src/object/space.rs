@@ -256,6 +256,13 @@ pub struct SpaceObject {
     bookkeeping_pages: u64,
 }
 
+impl SpaceObject {
+    /// User pages mapped.
+    pub fn mapped_pages(&self) -> u64 {
+        self.mappings.len() as u64
+    }
+}
+
 /// Mapping records paid for by one quota page.
 pub const MAPPINGS_PER_PAGE: u64 = 64;
 /// Most pages one map call may map (bounds the work done with the lock held).

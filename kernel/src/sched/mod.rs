@@ -78,8 +78,10 @@ pub(crate) static CURRENT_LINUX: core::sync::atomic::AtomicU8 =
 pub const LINUX_NONE: u8 = 0;
 /// `CURRENT_LINUX`: Linux calls forwarded to a syscall server.
 pub const LINUX_FORWARDED: u8 = 1;
-/// `CURRENT_LINUX`: Linux calls served in the kernel.
-pub const LINUX_IN_KERNEL: u8 = 2;
+/// `CURRENT_LINUX`: Linux calls served in the kernel. Its top bit is set
+/// so that `syscall_entry` tells it from [`LINUX_FORWARDED`] by the sign
+/// flag its first compare already left.
+pub const LINUX_IN_KERNEL: u8 = 0x80;
 static NEXT_SERIAL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 fn next_serial() -> u64 {
@@ -211,6 +213,7 @@ fn new_thread(
         waiters: Vec::new(),
         suspended_from_blocked: false,
         linux: None,
+        linux_kind: LINUX_NONE,
         cap_table: thread::NO_TABLE,
     })
 }
@@ -241,6 +244,7 @@ pub fn init(boot_stack: stack::KernelStack) {
         waiters: Vec::new(),
         suspended_from_blocked: false,
         linux: None,
+        linux_kind: LINUX_NONE,
         cap_table: thread::NO_TABLE,
     };
     let mut sched = Scheduler {
@@ -341,6 +345,7 @@ pub fn set_linux(id: ThreadId, link: Option<thread::LinuxLink>) -> bool {
         let current = s.current;
         let Some(t) = s.thread(id) else { return false };
         t.linux = link;
+        t.linux_kind = thread::LinuxLink::kind(&link);
         if id == current {
             CURRENT_LINUX.store(thread::LinuxLink::kind(&link), Ordering::Relaxed);
         }
@@ -519,7 +524,7 @@ fn set_current(s: &mut Scheduler, n: &mut Thread) {
     s.current = n.id;
     s.current_record = n;
     CURRENT.store(n.id, Ordering::Relaxed);
-    CURRENT_LINUX.store(thread::LinuxLink::kind(&n.linux), Ordering::Relaxed);
+    CURRENT_LINUX.store(n.linux_kind, Ordering::Relaxed);
     n.slice_left = SLICE_TICKS;
 }
 

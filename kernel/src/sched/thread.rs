@@ -165,6 +165,10 @@ pub struct Thread {
     /// Set for a container member: its `syscall`s are Linux calls,
     /// forwarded as described in `crate::container_call`.
     pub linux: Option<LinuxLink>,
+    /// `LinuxLink::kind(&linux)`, kept beside it (set together by
+    /// `sched::set_linux`) so a switch copies one byte into
+    /// `sched::CURRENT_LINUX`.
+    pub linux_kind: u8,
     /// The thread's capability table: a copy of `ThreadContext::table`
     /// kept by `object::ThreadContexts` (insert sets it, remove resets it
     /// to [`NO_TABLE`]), so the IPC fast path finds it in the record it

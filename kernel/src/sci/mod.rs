@@ -30,7 +30,7 @@
 pub mod tables;
 
 use crate::arch::x86_64::percpu;
-use crate::arch::x86_64::trap_entry::TrapFrame;
+use crate::arch::x86_64::trap_entry::{TrapFrame, CR3_ADDRESS};
 use crate::mm::{pcid, PAGE_SIZE};
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -142,6 +142,16 @@ impl Isolation {
         }))
     }
 
+    /// True for `sci-sticky`.
+    pub fn sticky(&self) -> bool {
+        self.sticky
+    }
+
+    /// Kernel pages the restricted table maps now.
+    pub fn mapped_pages(&self) -> usize {
+        self.tables.mapped_pages()
+    }
+
     /// One line about the container's isolated syscalls.
     pub fn summary(&self) -> impl core::fmt::Display + '_ {
         struct Summary<'a>(&'a Isolation);
@@ -238,11 +248,11 @@ impl Isolation {
     }
 }
 
-/// True while the code that was interrupted ran on a restricted table.
+/// True while the code that was interrupted ran on a restricted table
+/// (the test `trap_common` makes too).
 fn interrupted_isolated(interrupted_cr3: u64) -> bool {
-    const ADDRESS: u64 = 0x000f_ffff_ffff_f000;
     let restricted = percpu::sci_restricted_cr3();
-    restricted != 0 && (interrupted_cr3 & ADDRESS) == (restricted & ADDRESS)
+    restricted != 0 && (interrupted_cr3 ^ restricted) & CR3_ADDRESS == 0
 }
 
 /// Counts a trap taken during an isolated syscall (two CR3 writes).
@@ -379,6 +389,9 @@ pub fn abort_isolated() {
 
 /// Runs `f` on the full kernel table if an isolated syscall is running
 /// (a kernel service of the personality); interrupts are off meanwhile.
+/// A trap on the way back (the caller's next page, say) is taken like any
+/// other in isolated code: the trap entry compares CR3 with the
+/// restricted table's.
 pub fn with_full_table<R>(f: impl FnOnce() -> R) -> R {
     x86_64::instructions::interrupts::without_interrupts(|| {
         let full = percpu::sci_full_cr3();
@@ -386,7 +399,6 @@ pub fn with_full_table<R>(f: impl FnOnce() -> R) -> R {
             return f();
         }
         let restricted = percpu::sci_restricted_cr3();
-        percpu::set_sci_full_cr3(0);
         // SAFETY: both tables map this code, the stack and the per-CPU
         // area identically (the base set).
         unsafe { crate::arch::x86_64::sci_entry::load_cr3(full) };
@@ -394,7 +406,6 @@ pub fn with_full_table<R>(f: impl FnOnce() -> R) -> R {
         let result = f();
         // SAFETY: as above.
         unsafe { crate::arch::x86_64::sci_entry::load_cr3(restricted) };
-        percpu::set_sci_full_cr3(full);
         result
     })
 }

@@ -85,12 +85,16 @@ struct Supervised {
     restarts: u32,
     /// How each program ended, by index.
     endings: Vec<Option<Ending>>,
+    /// Its position in the manifest (its notification bit).
+    index: usize,
     finished: bool,
 }
 
-/// Runs the manifest's containers to the end; returns the test results of
-/// the programs that have `expect` lines (none without a manifest).
-pub fn run(info: &RootInfo, test_run: bool) -> Tally {
+/// Runs the manifest's containers to the end, all at once or (with
+/// `sequential`, for the benchmarks) one after the other; returns the test
+/// results of the programs that have `expect` lines (none without a
+/// manifest).
+pub fn run(info: &RootInfo, test_run: bool, sequential: bool) -> Tally {
     let mut tally = Tally::default();
     let Some(manifest) = find(info, MANIFEST_MODULE) else {
         return tally;
@@ -134,6 +138,11 @@ pub fn run(info: &RootInfo, test_run: bool) -> Tally {
             Err(reason) => {
                 println!("root: {reason}");
                 tally.record(false);
+            }
+        }
+        if sequential {
+            if let Some(last) = all.last_mut() {
+                supervise(core::slice::from_mut(last), &setup);
             }
         }
     }
@@ -241,6 +250,7 @@ fn create(
     };
     let mut c = Supervised {
         endings: vec![None; spec.programs.len()],
+        index,
         spec,
         container,
         endpoint,
@@ -344,7 +354,8 @@ fn supervise(all: &mut [Supervised], setup: &Setup) {
         match ipc::wait(setup.notification, PING_INTERVAL_MS) {
             Ok(bits) => {
                 quiet_rounds = 0;
-                for (index, c) in all.iter_mut().enumerate() {
+                for c in all.iter_mut() {
+                    let index = c.index;
                     if bits & bit_of(index) != 0 && !c.finished {
                         check(c, index, setup);
                     }
@@ -352,7 +363,8 @@ fn supervise(all: &mut [Supervised], setup: &Setup) {
             }
             Err(Error::TimedOut) if quiet_rounds < QUIET_ROUNDS => {
                 quiet_rounds += 1;
-                for (index, c) in all.iter_mut().enumerate() {
+                for c in all.iter_mut() {
+                    let index = c.index;
                     // A server that just finished (or crashed) has said so
                     // in its report or its state: look before pinging.
                     if !c.finished {

@@ -10,6 +10,16 @@
  * executed instructions, so the figures are path lengths, repeatable to
  * the tick; the unit printed is "instructions" there and "cycles"
  * elsewhere (the hypervisor's CPUID signature tells which).
+ *
+ * Inside Bulkhead the kernel also answers STATS (0x4b57a7, see
+ * bulkhead_abi::container::SyscallStats); then each operation gets more
+ * lines, per operation over the same rounds:
+ *   container.<op>.<MODE>.cr3_writes     CR3 writes (system-wide: make bench
+ *   container.<op>.<MODE>.tlb_flushes    runs the containers one at a time)
+ *   container.<op>.<MODE>.page_faults    faults on SCI's restricted tables
+ *   container.<op>.<MODE>.pages_mapped   pages those faults mapped
+ *   container.<op>.<MODE>.surface_pages  kernel pages the syscall code could
+ *                                        reach while it ran (see the docs)
  */
 #include <cpuid.h>
 #include <fcntl.h>
@@ -39,6 +49,38 @@ static void op_mmap_munmap(void)
     munmap(m, 64 << 10);
 }
 
+#define SYS_BULKHEAD_STATS 0x4b57a7
+struct stats { /* bulkhead_abi::container::SyscallStats */
+    unsigned long mode, syscalls, page_faults, pages_mapped, cr3_writes, flushing_cr3_writes,
+        traps, surface_sum, surface_pages;
+};
+
+static int read_stats(struct stats *s)
+{
+    return syscall(SYS_BULKHEAD_STATS, s, 0, 0, 0, 0, 0) == 0;
+}
+
+static void metric(const char *op, const char *what, double value, const char *unit)
+{
+    printf("bench: container.%s.%s.%s %.2f %s\n", op, metric_mode, what, value, unit);
+}
+
+/* The per-operation counters between two STATS readings over n operations. */
+static void metrics(const char *op, const struct stats *a, const struct stats *b, double n)
+{
+    unsigned long calls = b->syscalls - a->syscalls;
+    metric(op, "cr3_writes", (b->cr3_writes - a->cr3_writes) / n, "writes/op");
+    metric(op, "tlb_flushes", (b->flushing_cr3_writes - a->flushing_cr3_writes) / n, "flushes/op");
+    metric(op, "page_faults", (b->page_faults - a->page_faults) / n, "faults/op");
+    metric(op, "pages_mapped", (b->pages_mapped - a->pages_mapped) / n, "pages/op");
+    /* SCI: the average of what was mapped while each syscall ran; else what
+     * is reachable at all. */
+    double surface = b->surface_sum != a->surface_sum && calls
+        ? (double)(b->surface_sum - a->surface_sum) / calls
+        : (double)b->surface_pages;
+    metric(op, "surface_pages", surface, "pages");
+}
+
 static int by_value(const void *a, const void *b)
 {
     unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
@@ -48,16 +90,21 @@ static int by_value(const void *a, const void *b)
 static void measure(const char *name, void (*op)(void))
 {
     unsigned long per[ROUNDS];
+    struct stats before, after;
     op(); /* warm up */
+    int have_stats = read_stats(&before);
     for (int r = 0; r < ROUNDS; r++) {
         unsigned long start = __builtin_ia32_rdtsc();
         for (long i = 0; i < iterations; i++)
             op();
         per[r] = (__builtin_ia32_rdtsc() - start) / iterations;
     }
+    have_stats = have_stats && read_stats(&after);
     qsort(per, ROUNDS, sizeof per[0], by_value);
     printf("bench: container.%s.%s %lu %s (median of %d rounds of %ld, a Linux program in a %s container)\n",
            name, metric_mode, per[ROUNDS / 2], unit, ROUNDS, iterations, mode);
+    if (have_stats)
+        metrics(name, &before, &after, (double)ROUNDS * iterations);
 }
 
 /* "instructions" under QEMU's TCG (whose TSC counts instructions with

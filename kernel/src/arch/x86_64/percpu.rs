@@ -28,7 +28,7 @@ pub struct PerCpu {
     /// The arena the kernel heap allocates from (`mm::arena`), 0 = none.
     pub arena: u64,
     /// While an isolated (SCI) syscall runs: the full page table to return
-    /// to (trap entry switches to it), else 0.
+    /// to (trap entry switches to it from the restricted one), else 0.
     pub sci_full_cr3: u64,
     /// While an isolated syscall runs: its restricted page table, else 0.
     pub sci_restricted_cr3: u64,

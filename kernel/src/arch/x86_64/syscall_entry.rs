@@ -89,8 +89,7 @@ syscall_entry:
     jmp 3f
 1:  call {try_call}
     jmp 3f
-4:  cmpb ${forwarded}, {is_linux}(%rip)
-    jne 2f
+4:  js 2f                                /* flags of the compare above */
     call {try_linux_call}
 3:  mov %rsp, %rdi
 2:  call {dispatch}
@@ -99,7 +98,6 @@ syscall_entry:
     "#,
     is_linux = sym crate::sched::CURRENT_LINUX,
     native = const crate::sched::LINUX_NONE,
-    forwarded = const crate::sched::LINUX_FORWARDED,
     call = const bulkhead_abi::Syscall::Call as u64,
     reply_recv = const bulkhead_abi::Syscall::ReplyRecv as u64,
     try_call = sym crate::ipc_fast::try_call,

@@ -26,9 +26,10 @@
 //! System Call Isolation: the stubs and the common path live in the entry
 //! section (`.text.entry`), which every restricted page table maps, and so
 //! do the stack (the thread's kernel stack) and the per-CPU area. If a trap
-//! interrupts an isolated syscall (`PerCpu::sci_full_cr3` is set), the
-//! common path switches to the full kernel page table before calling
-//! `dispatch`, and back to the interrupted table (saved in `rbx`; `r12`
+//! interrupts code running on the restricted table of an isolated syscall
+//! (CR3 is `PerCpu::sci_restricted_cr3`; a kernel service of that syscall
+//! runs on the full table), the common path switches to the full kernel
+//! page table (`PerCpu::sci_full_cr3`) before calling `dispatch`, and back to the interrupted table (saved in `rbx`; `r12`
 //! says a switch was made; `dispatch` preserves both) before `iretq`. `dispatch` gets that table's CR3
 //! as its second argument, so it can tell a fault of isolated code.
 
@@ -84,6 +85,9 @@ const ERROR_CODE_VECTORS: u64 = 1 << 8
     | 1 << 29
     | 1 << 30;
 
+/// The PML4 address bits of a CR3 value (without PCID and no-flush bits).
+pub const CR3_ADDRESS: u64 = 0x000f_ffff_ffff_f000;
+
 /// Size of one stub.
 pub const STUB_SIZE: u64 = 16;
 
@@ -132,9 +136,14 @@ trap_common:
 1:  cld
     mov %cr3, %rbx                        /* the interrupted page table */
     xor %r12d, %r12d
-    mov %gs:{sci_full}, %rax
+    mov %gs:{sci_restricted}, %rax        /* an isolated syscall's, or 0 */
     test %rax, %rax
     jz 4f
+    xor %rbx, %rax
+    movabs ${address}, %rcx
+    test %rcx, %rax
+    jnz 4f                                /* not on the restricted table */
+    mov %gs:{sci_full}, %rax
     mov %rax, %cr3                        /* isolated: to the full table */
     mov $1, %r12d
 4:  mov %rsp, %rdi
@@ -167,6 +176,8 @@ trap_common:
     errmask = const ERROR_CODE_VECTORS,
     cs = const offset_of!(TrapFrame, cs),
     sci_full = const super::percpu::SCI_FULL_CR3,
+    sci_restricted = const super::percpu::SCI_RESTRICTED_CR3,
+    address = const CR3_ADDRESS,
     dispatch = sym super::traps::dispatch,
     options(att_syntax)
 );
