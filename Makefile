@@ -15,7 +15,7 @@ OUT := target/bulkhead
 RUNNER := target/release/bulkhead-runner
 CMDLINE ?= loglevel=info
 TEST_CMDLINE ?= loglevel=info
-MEMORY ?= 256M
+MEMORY ?= 384M
 TIMEOUT ?= 180
 LOADER ?= auto
 # Limine binaries: LIMINE_DIR, or a git-ignored .limine/ in the checkout.

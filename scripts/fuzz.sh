@@ -48,8 +48,9 @@ mkdir -p "$out"
 "$here/scripts/linux-build.sh" "$out" >/dev/null
 cat >"$out/fuzz.manifest" <<MANIFEST
 # Written by scripts/fuzz.sh: the same number of random Linux system calls
-# in a container, then a program that must still run.
+# in a container of each mode, then a program that must still run.
 container fuzz
+mode ipc direct sci sci-sticky
 memory 8M
 files crashy-files
 run /bin/fuzz $count $seed
