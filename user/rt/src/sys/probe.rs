@@ -20,6 +20,26 @@ pub fn console_write_raw(console: CapRef, address: u64, len: u64) -> Result<u64,
     Ok(written)
 }
 
+/// `ContainerAddThread` with a process image at an arbitrary address.
+pub fn container_add_process_raw(
+    container: CapRef,
+    thread: CapRef,
+    badge: u64,
+    image: u64,
+) -> Result<(), Error> {
+    // SAFETY: the kernel only reads user memory in this call.
+    unsafe {
+        syscall::syscall4(
+            Syscall::ContainerAddThread,
+            container.0,
+            thread.0,
+            badge,
+            image,
+        )
+    }
+    .map(drop)
+}
+
 /// `SpaceWrite` into `space` at `target` from an arbitrary source address.
 pub fn space_write_raw(space: CapRef, target: u64, source: u64, len: u64) -> Result<(), Error> {
     // SAFETY: the kernel only reads our memory at `source`; `space` must not

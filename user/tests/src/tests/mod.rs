@@ -2,10 +2,12 @@
 //! faults), [`caps`] (capability rights, deletion, revocation), [`pointers`]
 //! (bad user pointers and arguments), [`quota`] (memory accounting) and
 //! [`threads`] (scheduling, SSE state, isolation of faults), [`ipc`] and
-//! [`containers`] (forwarding a member's Linux syscalls).
+//! [`containers`] (forwarding a member's Linux syscalls) and [`in_kernel`]
+//! (containers whose syscalls the kernel serves).
 
 mod caps;
 mod containers;
+mod in_kernel;
 mod ipc;
 mod pointers;
 mod quota;
@@ -26,6 +28,7 @@ pub fn all() -> Vec<Test> {
         threads::TESTS,
         ipc::TESTS,
         containers::TESTS,
+        in_kernel::TESTS,
     ]
     .concat()
 }
