@@ -87,6 +87,17 @@ bitflags::bitflags! {
     }
 }
 
+impl Rights {
+    /// The rights of a mapping that is readable, and writable and/or
+    /// executable as asked (a page table cannot say "not readable").
+    pub fn for_mapping(write: bool, exec: bool) -> Rights {
+        let mut rights = Rights::READ;
+        rights.set(Rights::WRITE, write);
+        rights.set(Rights::EXECUTE, exec);
+        rights
+    }
+}
+
 /// The kinds of kernel object a capability can name.
 #[repr(u64)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,6 +205,21 @@ pub mod root_slots {
 
 #[cfg(test)]
 mod tests {
+    use super::Rights;
+
+    #[test]
+    fn a_mapping_is_always_readable() {
+        assert_eq!(Rights::for_mapping(false, false), Rights::READ);
+        assert_eq!(
+            Rights::for_mapping(true, false),
+            Rights::READ | Rights::WRITE
+        );
+        assert_eq!(
+            Rights::for_mapping(false, true),
+            Rights::READ | Rights::EXECUTE
+        );
+    }
+
     use super::*;
 
     #[test]

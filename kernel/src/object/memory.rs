@@ -51,6 +51,22 @@ pub fn uncharge(k: &mut Kernel, quota: ObjRef, pages: u64) {
     }
 }
 
+/// A new Frames object of `pages` zeroed pages charged to `quota` (no
+/// references yet).
+pub fn alloc_frames(k: &mut Kernel, quota: ObjRef, pages: u64) -> Result<ObjRef, Error> {
+    charge(k, quota, pages)?;
+    let frames = match super::frames::Frames::alloc(pages) {
+        Ok(f) => f,
+        Err(e) => {
+            uncharge(k, quota, pages);
+            return Err(e);
+        }
+    };
+    let object = k.insert(Object::Frames(frames), Some((quota, pages)));
+    k.add_ref(quota);
+    Ok(object)
+}
+
 /// Creates a sub-quota of `pages` charged to `parent`.
 pub fn split(k: &mut Kernel, parent: ObjRef, pages: u64) -> Result<ObjRef, Error> {
     charge(k, parent, pages)?;

@@ -11,7 +11,6 @@
 //! own code never reaches that state directly.
 
 use super::serve::kernel_service;
-use crate::object::frames::Frames;
 use crate::object::{memory, space, Kernel, ObjRef, Object, KERNEL};
 use crate::sched::{self, ThreadId};
 use crate::usercopy::{copy_from_user, copy_to_user, USlice};
@@ -55,14 +54,7 @@ fn page_error(error: Error) -> PageError {
 }
 
 fn rights_of(prot: Prot) -> Rights {
-    let mut rights = Rights::READ;
-    if prot.write {
-        rights |= Rights::WRITE;
-    }
-    if prot.exec {
-        rights |= Rights::EXECUTE;
-    }
-    rights
+    Rights::for_mapping(prot.write, prot.exec)
 }
 
 /// The app's address space, with the object lock held.
@@ -92,16 +84,7 @@ impl AppPages for KernelBackend<'_> {
     fn map_fresh(&mut self, addr: u64, count: u64, prot: Prot) -> Result<(), PageError> {
         with_space(self.thread, |k, s| {
             let q = space_quota(k, s)?;
-            memory::charge(k, q, count)?;
-            let frames = match Frames::alloc(count) {
-                Ok(f) => f,
-                Err(e) => {
-                    memory::uncharge(k, q, count);
-                    return Err(e);
-                }
-            };
-            let f = k.insert(Object::Frames(frames), Some((q, count)));
-            k.add_ref(q);
+            let f = memory::alloc_frames(k, q, count)?;
             // The mapping's references keep the frames; with none (the
             // map failed) this reference's release frees them.
             k.add_ref(f);

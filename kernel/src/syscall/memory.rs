@@ -1,7 +1,6 @@
 //! Memory quotas, Frames, address spaces and capability tables.
 
 use super::{locked, lookup, Caller, Results};
-use crate::object::frames::Frames;
 use crate::object::{memory, space, Kernel, ObjRef, Object};
 use crate::usercopy::{copy_from_user, copy_to_user, USlice};
 use bulkhead_abi::{Error, ObjectType, Rights, PAGE_SIZE};
@@ -79,16 +78,7 @@ pub fn frames_alloc(caller: &mut Caller) -> Result<Results, Error> {
     let pages = pages_arg(caller, 1)?;
     locked(|k| {
         let q = quota(k, caller, 0)?;
-        memory::charge(k, q, pages)?;
-        let frames = match Frames::alloc(pages) {
-            Ok(f) => f,
-            Err(e) => {
-                memory::uncharge(k, q, pages);
-                return Err(e);
-            }
-        };
-        let object = k.insert(Object::Frames(frames), Some((q, pages)));
-        k.add_ref(q);
+        let object = memory::alloc_frames(k, q, pages)?;
         grant_new(k, caller, object)
     })
 }

@@ -38,14 +38,7 @@ fn page_error(error: Error) -> PageError {
 
 /// Kernel rights for a mappable protection.
 fn rights_of(prot: Prot) -> Rights {
-    let mut rights = Rights::READ;
-    if prot.write {
-        rights |= Rights::WRITE;
-    }
-    if prot.exec {
-        rights |= Rights::EXECUTE;
-    }
-    rights
+    Rights::for_mapping(prot.write, prot.exec)
 }
 
 impl AppMemory {

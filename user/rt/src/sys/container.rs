@@ -10,14 +10,24 @@ use crate::syscall;
 /// A new `ipc` container whose members' calls go to `endpoint` (or a
 /// container of another mode, which the kernel refuses without a setup).
 pub fn container_create(memory: CapRef, endpoint: CapRef, mode: Mode) -> Result<CapRef, Error> {
-    // SAFETY: no pointer arguments (a null setup).
+    create(memory, endpoint, mode, core::ptr::null())
+}
+
+fn create(
+    memory: CapRef,
+    endpoint: CapRef,
+    mode: Mode,
+    setup: *const KernelSetup,
+) -> Result<CapRef, Error> {
+    // SAFETY: `setup` is null or points at a live `KernelSetup`, which the
+    // kernel only reads.
     let [c, _, _] = unsafe {
         syscall::syscall4(
             Syscall::ContainerCreate,
             memory.0,
             endpoint.0,
             mode as u64,
-            0,
+            setup as u64,
         )
     }?;
     Ok(CapRef(c))
@@ -47,18 +57,7 @@ pub fn container_create_in_kernel(
     mode: Mode,
     setup: &KernelSetup,
 ) -> Result<CapRef, Error> {
-    let setup: *const KernelSetup = setup;
-    // SAFETY: the kernel reads one `KernelSetup` from a live reference.
-    let [c, _, _] = unsafe {
-        syscall::syscall4(
-            Syscall::ContainerCreate,
-            memory.0,
-            endpoint.0,
-            mode as u64,
-            setup as u64,
-        )
-    }?;
-    Ok(CapRef(c))
+    create(memory, endpoint, mode, setup)
 }
 
 /// Makes `thread`, whose address space holds the program `image`
