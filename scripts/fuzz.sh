@@ -25,7 +25,7 @@
 # little below the last progress line): every call from N on is printed
 # before it is made.
 #
-# Variables: FUZZ_LOG (transcript path), FUZZ_TIMEOUT (seconds; default 120 + COUNT/25), FUZZ_MEMORY
+# Variables: FUZZ_LOG (transcript path), FUZZ_TIMEOUT (seconds; default 120 + COUNT/10), FUZZ_MEMORY
 # (QEMU memory, default 128M), FUZZ_CMDLINE (more kernel options, e.g.
 # `user.fuzz.partner=0 user.fuzz.epoch=500 timer_hz=1000`).
 set -euo pipefail

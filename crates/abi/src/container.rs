@@ -136,7 +136,8 @@ pub mod test_calls {
     /// return address or function pointer would. Returns what it returned.
     pub const JUMP: u64 = 0x4b_7e59;
     /// a0, a1 = a symbol name (pointer, length) → that kernel symbol's
-    /// address (the server's own symbol in `ipc` mode), or `-ENOENT`.
+    /// address, or `-ENOENT` (always in `ipc` mode: the server has no
+    /// kernel symbols to leak).
     pub const SYMBOL: u64 = 0x4b_7e5a;
     /// a0 = an address: the syscall code reads 8 bytes there (a stray
     /// pointer) → the value.

@@ -50,8 +50,6 @@ pub struct Member {
     pub serial: u64,
     pub process: Process,
     pub console: ConsoleLine,
-    /// Under SCI: its restricted tables and kernel stack.
-    pub sci: Option<(MemberTables, (u64, u64))>,
 }
 
 /// Counters of one in-kernel container (read by `ContainerInfo` and the
@@ -217,7 +215,6 @@ impl Personality {
                 serial,
                 process,
                 console: ConsoleLine::default(),
-                sci: sci.map(|(_, m)| (m, stack)),
             };
             match s.members.iter().position(Option::is_none) {
                 Some(slot) => {
@@ -241,21 +238,15 @@ impl Personality {
     /// Forgets the members for which `ended(thread, serial)` is true: their
     /// files are closed and their processes leave the table.
     pub fn forget_ended(&mut self, ended: impl Fn(ThreadId, u64) -> bool) {
-        let mut gone = Vec::new();
         self.with_state(|s| {
             for slot in 0..s.members.len() {
                 if let Some(m) = &s.members[slot] {
                     if ended(m.thread, m.serial) {
-                        gone.extend(end_member(s, slot));
+                        end_member(s, slot);
                     }
                 }
             }
         });
-        if let Some(iso) = self.isolation.as_deref_mut() {
-            for (tables, stack) in gone {
-                iso.remove_member(tables, stack);
-            }
-        }
     }
 
     /// Frees the state, the arena and any restricted tables.
@@ -279,13 +270,30 @@ impl Personality {
 }
 
 /// Ends the member in `slot`: prints its last partial line, closes its
-/// files, removes its process. Returns its SCI tables, which the caller
-/// frees once the member's thread no longer runs on them.
-pub fn end_member(s: &mut InKernel, slot: usize) -> Option<(MemberTables, (u64, u64))> {
-    let mut m = s.members.get_mut(slot).and_then(Option::take)?;
+/// files, removes its process. (Its SCI tables go when its thread ends:
+/// [`thread_ended`].)
+pub fn end_member(s: &mut InKernel, slot: usize) {
+    let Some(mut m) = s.members.get_mut(slot).and_then(Option::take) else {
+        return;
+    };
     let name = &s.name;
     m.console.flush(|line| backend::print_line(name, line));
     m.process.close_all_files(&mut s.linux.fs);
     s.linux.process_exited(m.process.pid());
-    m.sci
+}
+
+/// Called by the scheduler when thread `t` ends (it never runs isolated
+/// code again): a member of an SCI container loses its restricted PML4
+/// and its kernel stack leaves the container's tables at once, before the
+/// stack's frames can go to another thread. Its thread object still holds
+/// the container, so the isolation is alive.
+pub fn thread_ended(t: &mut crate::sched::thread::Thread) {
+    let stack = (t.kstack.bottom, t.kstack.top);
+    let Some(member) = t.linux.as_mut().and_then(|l| l.kernel.as_mut()) else {
+        return;
+    };
+    if let Some((iso, tables)) = member.sci.take() {
+        // SAFETY: see above; one kernel thread at a time.
+        unsafe { (*iso).remove_member(tables, stack) };
+    }
 }

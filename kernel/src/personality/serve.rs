@@ -23,7 +23,6 @@ use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::mm::arena::ArenaScope;
 use crate::sched::{self, ThreadId};
-use crate::sci::MemberTables;
 use bulkhead_abi::container::EVENT_EXITED;
 use bulkhead_linux::Outcome;
 
@@ -52,9 +51,6 @@ struct Body {
     args: [u64; 6],
     outcome: Outcome,
     sleep: Option<u64>,
-    /// The member's SCI tables once it has exited (freed after the switch
-    /// back).
-    ended: Option<(MemberTables, (u64, u64))>,
 }
 
 /// The personality's part of a syscall: what runs on the restricted table
@@ -95,7 +91,7 @@ extern "C" fn run_body(arg: *mut u8) {
     );
     body.sleep = backend.sleep_ns;
     if let Outcome::Exit(_) = body.outcome {
-        body.ended = end_member(s, link.slot);
+        end_member(s, link.slot);
     }
 }
 
@@ -110,7 +106,6 @@ pub fn serve(frame: &mut TrapFrame, link: MemberLink) {
         ],
         outcome: Outcome::Return(-ENOSYS),
         sleep: None,
-        ended: None,
     };
     percpu::set_in_personality(1);
     let arg = (&raw mut body).cast::<u8>();
@@ -125,9 +120,6 @@ pub fn serve(frame: &mut TrapFrame, link: MemberLink) {
             // as the full one does; `full` is the table loaded now.
             unsafe { crate::arch::x86_64::sci_entry::sci_call(arg, run_body, restricted, full) };
             iso.exit();
-            if let Some((tables, stack)) = body.ended.take() {
-                iso.remove_member(tables, stack);
-            }
         }
         None => {
             x86_64::instructions::interrupts::enable();

@@ -818,6 +818,7 @@ fn end_thread(s: &mut Scheduler, id: ThreadId, ending: Ending) {
     let waiters = match s.thread(id) {
         Some(t) if !t.has_ended() => {
             t.state = State::Ended(ending);
+            crate::personality::thread_ended(t);
             core::mem::take(&mut t.waiters)
         }
         _ => return,

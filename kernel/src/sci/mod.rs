@@ -119,14 +119,19 @@ impl Isolation {
         let mut tables = RestrictedTables::new()?;
         let percpu = percpu::area_page();
         let (entry_start, entry_end) = entry_text();
-        let mut base = alloc::vec![
-            (entry_start, entry_end),
-            (percpu, percpu + PAGE_SIZE),
-            crate::arch::x86_64::idt::table_range(),
+        // (range, read-only): the CPU only reads the IDT and the TSS while
+        // delivering a trap; it may set accessed bits in the GDT.
+        let [ist, tss, gdt] = crate::arch::x86_64::gdt::table_ranges();
+        let base = [
+            ((entry_start, entry_end), false),
+            ((percpu, percpu + PAGE_SIZE), false),
+            (crate::arch::x86_64::idt::table_range(), true),
+            (tss, true),
+            (gdt, false),
+            (ist, false),
         ];
-        base.extend(crate::arch::x86_64::gdt::table_ranges());
-        for (start, end) in base {
-            if let Err(e) = tables.map_like_kernel(start, end) {
+        for ((start, end), read_only) in base {
+            if let Err(e) = tables.map_like_kernel(start, end, read_only) {
                 tables.destroy();
                 return Err(e);
             }
@@ -181,7 +186,7 @@ impl Isolation {
     /// Restricted tables for a member whose app runs on `app_pml4` and
     /// whose kernel stack is `[stack_bottom, stack_top)`.
     pub fn add_member(&mut self, app_pml4: u64, stack: (u64, u64)) -> Result<MemberTables, Error> {
-        self.tables.map_like_kernel(stack.0, stack.1)?;
+        self.tables.map_like_kernel(stack.0, stack.1, false)?;
         let pml4 = self.tables.add_member(app_pml4)?;
         Ok(MemberTables { pml4, app_pml4 })
     }
@@ -266,6 +271,11 @@ pub fn note_trap(interrupted_cr3: u64) {
         iso.stats.traps += 1;
         iso.stats.cr3_writes += 2;
     }
+    // The trap entry's two writes: to the full table (flushing without
+    // PCID; with it the app's entries are kept) and back (flushing the
+    // restricted PCID).
+    pcid::count_write(pcid::enabled());
+    pcid::count_write(false);
 }
 
 /// What the page-fault handler does after [`on_page_fault`].
@@ -394,18 +404,16 @@ pub fn abort_isolated() {
 /// restricted table's.
 pub fn with_full_table<R>(f: impl FnOnce() -> R) -> R {
     x86_64::instructions::interrupts::without_interrupts(|| {
-        let full = percpu::sci_full_cr3();
-        if full == 0 {
+        if percpu::sci_full_cr3() == 0 {
             return f();
         }
-        let restricted = percpu::sci_restricted_cr3();
-        // SAFETY: both tables map this code, the stack and the per-CPU
-        // area identically (the base set).
-        unsafe { crate::arch::x86_64::sci_entry::load_cr3(full) };
+        // SAFETY: an isolated syscall runs; both tables map this code, the
+        // stack and the per-CPU area identically (the base set).
+        unsafe { crate::arch::x86_64::sci_entry::load_full_table() };
         note_service();
         let result = f();
         // SAFETY: as above.
-        unsafe { crate::arch::x86_64::sci_entry::load_cr3(restricted) };
+        unsafe { crate::arch::x86_64::sci_entry::load_restricted_table() };
         result
     })
 }

@@ -149,11 +149,15 @@ impl RestrictedTables {
         Ok(())
     }
 
-    /// Maps every page of `[start, end)` as the full kernel table does.
-    pub fn map_like_kernel(&mut self, start: u64, end: u64) -> Result<(), Error> {
+    /// Maps every page of `[start, end)` as the full kernel table does
+    /// (read-only, if `read_only`).
+    pub fn map_like_kernel(&mut self, start: u64, end: u64, read_only: bool) -> Result<(), Error> {
         let mut va = start & !(PAGE_SIZE - 1);
         while va < end {
-            let (phys, flags) = kernel_mapping(va).ok_or(Error::NotMapped)?;
+            let (phys, mut flags) = kernel_mapping(va).ok_or(Error::NotMapped)?;
+            if read_only {
+                flags.remove(Flags::WRITABLE);
+            }
             self.map(va, phys, flags)?;
             va += PAGE_SIZE;
         }

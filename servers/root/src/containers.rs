@@ -53,6 +53,7 @@ pub const SERVER_MODULE: &str = "linuxsrv";
 /// heap holding the file tree, which may grow by 512 KiB); the server
 /// splits the manifest's `memory` off for the apps.
 const SERVER_PAGES: u64 = 448;
+
 /// Restarts of a crashed server before the container is given up.
 const MAX_RESTARTS: u32 = 3;
 /// How often the supervisor pings the servers while none signals.
@@ -60,7 +61,8 @@ const PING_INTERVAL_MS: u32 = 1000;
 /// How long a server may take to answer a ping (a server sleeping for an
 /// app's `nanosleep` answers when it wakes).
 const PING_TIMEOUT_MS: u32 = 3000;
-/// Ping rounds without any event before the supervisor gives up.
+/// Ping rounds without any event or answered ping before the supervisor
+/// gives up.
 const QUIET_ROUNDS: u32 = 120;
 /// The Linux signal a program is counted as killed by when its server died.
 const SIGKILL: i32 = 9;
@@ -370,8 +372,10 @@ fn supervise(all: &mut [Supervised], setup: &Setup) {
                     if !c.finished {
                         check(c, index, setup);
                     }
-                    if !c.finished {
-                        ping(c, index, setup);
+                    // A server that answers is alive, its programs still
+                    // running (a long fuzz run, say): not a quiet round.
+                    if !c.finished && ping(c, index, setup) {
+                        quiet_rounds = 0;
                     }
                 }
             }
@@ -387,14 +391,14 @@ fn supervise(all: &mut [Supervised], setup: &Setup) {
 }
 
 /// Checks that `c`'s server still answers; one that does not within
-/// [`PING_TIMEOUT_MS`] is treated as crashed.
-fn ping(c: &mut Supervised, index: usize, setup: &Setup) {
+/// [`PING_TIMEOUT_MS`] is treated as crashed. True if it answered.
+fn ping(c: &mut Supervised, index: usize, setup: &Setup) -> bool {
     let request = Message {
         info: MessageInfo::new(1).with_timeout_ms(PING_TIMEOUT_MS),
         mrs: [PING, 0, 0, 0, 0, 0, 0, 0],
     };
     match ipc::call(c.endpoint, &request) {
-        Ok(reply) if reply.mrs[0] == 0 => {}
+        Ok(reply) if reply.mrs[0] == 0 => true,
         outcome => {
             println!(
                 "root: container {}: its syscall server did not answer a ping within {} ms ({:?}); \
@@ -408,6 +412,7 @@ fn ping(c: &mut Supervised, index: usize, setup: &Setup) {
                 record(c, report);
             }
             restart(c, index, setup, report.as_ref());
+            false
         }
     }
 }

@@ -57,15 +57,38 @@ pub unsafe extern "C" fn sci_call(
     )
 }
 
-/// Loads CR3 (for a kernel service inside an isolated syscall: to the full
-/// table and back). In the entry section so the return is fetched
-/// through whichever table it loaded.
+/// Loads the full page table of the isolated syscall running (for a
+/// kernel service), from the per-CPU area. In the entry section so the
+/// return is fetched through the table it loaded. It takes no argument: a
+/// hijacked call can switch only between the syscall's own two tables.
 ///
 /// # Safety
-/// Both tables must map the caller's code page, its stack and the per-CPU
-/// area identically.
+/// An isolated syscall must be running (its two CR3 values are set), and
+/// the caller's code page, stack and the per-CPU area must be mapped in
+/// both tables identically.
 #[unsafe(naked)]
 #[unsafe(link_section = ".text.entry")]
-pub unsafe extern "C" fn load_cr3(value: u64) {
-    naked_asm!("mov cr3, rdi", "ret")
+pub unsafe extern "C" fn load_full_table() {
+    naked_asm!(
+        "mov rax, gs:[{full}]",
+        "mov cr3, rax",
+        "ret",
+        full = const SCI_FULL_CR3,
+    )
+}
+
+/// Loads the restricted page table of the isolated syscall running again
+/// (after a kernel service).
+///
+/// # Safety
+/// As for [`load_full_table`].
+#[unsafe(naked)]
+#[unsafe(link_section = ".text.entry")]
+pub unsafe extern "C" fn load_restricted_table() {
+    naked_asm!(
+        "mov rax, gs:[{restricted}]",
+        "mov cr3, rax",
+        "ret",
+        restricted = const SCI_RESTRICTED_CR3,
+    )
 }

@@ -1,15 +1,22 @@
 //! Trap dispatch: exceptions are reported, device interrupts go to their
 //! registered handler.
 //!
-//! An exception in the kernel is a bug, so it prints a full report (vector
-//! name, error code decoded for #PF, RIP with its symbol, CR2, all registers)
-//! and panics, which ends a test run as a failure. The one exception to the
-//! rule is a *recovery point* armed by kernel code that expects a fault at a
-//! known instruction (the test suite raising exceptions on purpose, later the
-//! user-copy routines): then the report is recorded, the faulting
-//! instruction is skipped by resuming at the armed address, and the kernel
-//! continues. Ring-3 faults will stop the faulting thread instead (next
-//! issue); until user mode exists they are reported like kernel ones.
+//! Who handles an exception, in order:
+//!
+//! - ring 3: the faulting thread is stopped with a one-line report, and
+//!   its fault handler (if any) hears of it; everything else keeps running;
+//! - a page fault of an isolated (SCI) syscall: `crate::sci` maps the page
+//!   and resumes, or stops the thread for a violation;
+//! - a page fault at the user-copy instruction: resumed at its fix-up
+//!   (the copy returns an error);
+//! - a *recovery point* armed by kernel code that expects a fault at a
+//!   known instruction (the test suite raising exceptions on purpose): the
+//!   report is recorded and execution resumes at the armed address;
+//! - any other exception while an in-kernel personality serves a syscall
+//!   (`direct` or `sci`): that thread is stopped as if it had faulted;
+//! - anything else is a kernel bug: a full report (vector name, error code
+//!   decoded for #PF, RIP with its symbol, CR2, all registers) and a panic,
+//!   which ends a test run as a failure.
 
 use super::trap_entry::TrapFrame;
 use core::fmt;
