@@ -63,13 +63,14 @@ enum Scale {
     Log { lo_exp: i32, hi_exp: i32 },
 }
 
-/// The smallest 1, 2 or 5 × 10^k at or above `x`.
+/// The smallest round number (1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6 or 8 ×
+/// 10^k, all with round quarters) at or above `x`.
 fn nice_ceiling(x: f64) -> f64 {
     if x.is_nan() || x <= 0.0 {
         return 1.0;
     }
     let decade = 10f64.powf(x.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+    [1.0, 1.2, 1.6, 2.0, 2.4, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
         .into_iter()
         .map(|m| m * decade)
         .find(|v| *v >= x * (1.0 - 1e-12))
@@ -351,14 +352,15 @@ pub(crate) mod tests {
         assert!(svg.contains("Bochs: emulator figures"));
         for tick in [
             ">0</text>",
-            ">2500</text>",
-            ">5000</text>",
-            ">7500</text>",
-            ">10000</text>",
+            ">2000</text>",
+            ">4000</text>",
+            ">6000</text>",
+            ">8000</text>",
         ] {
             assert!(svg.contains(tick), "no tick {tick}");
         }
-        assert!(svg.contains("width=\"282.9\" height=\"24\" fill=\"#4e79a7\""));
+        let width = format!("width=\"{:.1}\" height", 7073.0 / 8000.0 * BAR_SPAN);
+        assert!(svg.contains(&width), "no {width}");
     }
 
     #[test]
@@ -384,9 +386,11 @@ pub(crate) mod tests {
         assert_well_formed(&svg);
         assert!(svg.contains("Linear scale from 0.") && svg.contains("width=\"0.0\""));
         assert_eq!(number(nice_ceiling(0.0)), "1");
-        assert_eq!(number(nice_ceiling(7073.0)), "10000");
-        assert_eq!(number(nice_ceiling(389.0)), "500");
+        assert_eq!(number(nice_ceiling(7073.0)), "8000");
+        assert_eq!(number(nice_ceiling(52258.0)), "60000");
+        assert_eq!(number(nice_ceiling(389.0)), "400");
         assert_eq!(number(nice_ceiling(200.0)), "200");
+        assert_eq!(number(nice_ceiling(97527.0)), "100000");
     }
 
     #[test]
