@@ -16,7 +16,9 @@
 //! Bochs the kernel's `bulkhead: exit code` line stands in for it), no
 //! panic was printed, and [`bench_report::collect`] accepts the lines. Then
 //! it prints the Markdown table and writes the JSON (and Markdown) files
-//! asked for.
+//! asked for ([`outputs`]): both with the modes compared
+//! ([`mode_report`]), and next to them one SVG chart per container
+//! operation ([`mode_chart`]).
 
 use crate::bench_report::{self, Host, Report};
 use crate::bochs;
@@ -26,6 +28,7 @@ use crate::program::QEMU;
 use crate::protocol::PANIC_MARKER;
 use crate::qemu::{qemu_args, Serial};
 use crate::verdict::{End, FAILURE_STATUS, SUCCESS_STATUS};
+use crate::{mode_chart, mode_report};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -133,6 +136,58 @@ fn write_file(path: &Path, text: &str) -> Result<(), String> {
     fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// What a finished run prints and writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outputs {
+    /// The Markdown report, the modes compared at its end.
+    pub markdown: String,
+    /// Files to write: the JSON, the Markdown, then the charts.
+    pub files: Vec<(PathBuf, String)>,
+    /// How many of the files are charts.
+    pub charts: usize,
+}
+
+/// The outputs of a run: the Markdown report with the "Modes compared"
+/// section, the JSON with its `"modes"` object, and one chart per container
+/// operation next to the Markdown file (or else the JSON file; none
+/// without either).
+pub fn outputs(report: &Report, options: &BenchOptions) -> Outputs {
+    let comparison = mode_report::compare(report);
+    let anchor = options.markdown.as_deref().or(options.json.as_deref());
+    let charts = match anchor {
+        Some(path) => {
+            let stem = path
+                .file_stem()
+                .map_or_else(|| "results".into(), |s| s.to_string_lossy());
+            mode_chart::charts(&comparison, &stem)
+        }
+        None => Vec::new(),
+    };
+    let listed: Vec<(String, String)> = charts
+        .iter()
+        .map(|c| (c.op.clone(), c.file.clone()))
+        .collect();
+    let mut markdown = bench_report::to_markdown(report);
+    markdown.push_str(&mode_report::to_markdown(&comparison, &listed));
+    let mut files = Vec::new();
+    if let Some(path) = &options.json {
+        let modes = mode_report::to_json(&comparison);
+        let json = bench_report::to_json_with(report, &[("modes", modes)]);
+        files.push((path.clone(), json));
+    }
+    if let Some(path) = &options.markdown {
+        files.push((path.clone(), markdown.clone()));
+    }
+    let dir = anchor.and_then(Path::parent).unwrap_or(Path::new(""));
+    let count = charts.len();
+    files.extend(charts.into_iter().map(|c| (dir.join(c.file), c.svg)));
+    Outputs {
+        markdown,
+        files,
+        charts: count,
+    }
+}
+
 /// Boots the ISO under QEMU; returns the guest's lines and how QEMU ended.
 fn boot_qemu(options: &BenchOptions, sink: &mut Sink) -> Result<(Vec<String>, End), String> {
     let program = QEMU.locate()?;
@@ -179,16 +234,23 @@ pub fn run(options: &BenchOptions) -> Result<i32, String> {
             return Ok(1);
         }
     };
-    let markdown = bench_report::to_markdown(&report);
-    println!("\n{markdown}");
+    let outputs = outputs(&report, options);
+    println!("\n{}", outputs.markdown);
+    for (path, text) in &outputs.files {
+        write_file(path, text)?;
+    }
     let mut written = Vec::new();
     if let Some(path) = &options.json {
-        write_file(path, &bench_report::to_json(&report))?;
         written.push(format!("JSON {}", path.display()));
     }
     if let Some(path) = &options.markdown {
-        write_file(path, &markdown)?;
         written.push(format!("Markdown {}", path.display()));
+    }
+    // The charts come last.
+    if let Some((first, _)) = outputs.files.get(outputs.files.len() - outputs.charts) {
+        let dir = first.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = dir.map_or_else(|| ".".to_string(), |d| d.display().to_string());
+        written.push(format!("{} SVG charts in {dir}", outputs.charts));
     }
     let saved = if written.is_empty() {
         String::new()
@@ -367,6 +429,72 @@ mod tests {
         assert!(parse("bench --iso a --emulator vbox")
             .unwrap_err()
             .contains("qemu or bochs"));
+    }
+
+    /// Brackets paired outside strings, strings closed: enough to catch a
+    /// missing comma-level mistake in the hand-written JSON.
+    fn assert_json_balanced(json: &str) {
+        let mut open = Vec::new();
+        let (mut in_string, mut escaped) = (false, false);
+        for c in json.chars() {
+            match (in_string, escaped, c) {
+                (true, true, _) => escaped = false,
+                (true, false, '\\') => escaped = true,
+                (true, false, '"') | (false, _, '"') => in_string = !in_string,
+                (false, _, '{' | '[') => open.push(c),
+                (false, _, '}') => assert_eq!(open.pop(), Some('{')),
+                (false, _, ']') => assert_eq!(open.pop(), Some('[')),
+                _ => {}
+            }
+        }
+        assert!(!in_string && open.is_empty());
+    }
+
+    #[test]
+    fn outputs_add_the_modes_and_the_charts() {
+        use crate::bench_report::Engine;
+        use crate::mode_report::tests::{getpid, report};
+        let report = report(Engine::Tcg, getpid());
+        let both = BenchOptions {
+            json: Some("out/r.json".into()),
+            markdown: Some("out/r.md".into()),
+            ..options(Accel::Tcg)
+        };
+        let out = outputs(&report, &both);
+        let paths: Vec<&Path> = out.files.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(
+            paths,
+            ["out/r.json", "out/r.md", "out/r-mode-getpid.svg"].map(Path::new)
+        );
+        assert_eq!(out.charts, 1);
+        // "results" and "env" as before, then "modes".
+        let plain = bench_report::to_json(&report);
+        let json = &out.files[0].1;
+        let kept = plain.strip_suffix("\n}\n").unwrap();
+        assert!(json.starts_with(kept));
+        assert!(json[kept.len()..].starts_with(",\n  \"modes\": {\n    \"baseline\": \"direct\","));
+        assert!(json.ends_with("\n  }\n}\n"));
+        assert_json_balanced(json);
+        assert_json_balanced(&plain);
+        assert_eq!(out.files[1].1, out.markdown);
+        assert!(out
+            .markdown
+            .starts_with(&bench_report::to_markdown(&report)));
+        assert!(out.markdown.contains("\n## Modes compared\n"));
+        assert!(out
+            .markdown
+            .ends_with("- getpid: [r-mode-getpid.svg](r-mode-getpid.svg)\n"));
+        assert!(out.files[2].1.starts_with("<?xml"));
+        let json_only = BenchOptions {
+            json: Some("results.json".into()),
+            ..options(Accel::Tcg)
+        };
+        let out = outputs(&report, &json_only);
+        let paths: Vec<&Path> = out.files.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(paths, ["results.json", "mode-getpid.svg"].map(Path::new));
+        let neither = outputs(&report, &options(Accel::Tcg));
+        assert!(neither.files.is_empty() && neither.charts == 0);
+        assert!(neither.markdown.contains("None written"));
     }
 
     #[test]

@@ -39,6 +39,9 @@
 //!                         "SMAP": true, "XSAVE": true} } }
 //! ```
 //!
+//! `bulkhead-runner bench` adds a `"modes"` object after `"env"`
+//! ([`to_json_with`], shape in `crate::mode_report`).
+//!
 //! Under Bochs `accelerator` is `"bochs"`, `icount` is `false`, `qemu_cpu`
 //! gives way to `bochs_cpu`, `bochs_ips` and `bochs_clock`, a `figures` key
 //! says they are emulator figures, and the guest's `unit` is `guest_unit`.
@@ -437,8 +440,18 @@ fn env_json_key(key: &str, host: &Host) -> String {
 }
 
 /// The whole report as JSON (shape in the module docs), with a final
-/// newline.
+/// newline: [`to_json_with`] without more members (the runner always adds
+/// `"modes"`, so only the tests use it).
+#[cfg(test)]
 pub fn to_json(report: &Report) -> String {
+    to_json_with(report, &[])
+}
+
+/// [`to_json`] with more top-level members after `"env"`: each a key and
+/// its JSON value (written to sit one level down, as
+/// `crate::mode_report::to_json` does). `"results"` and `"env"` stay as
+/// [`to_json`] writes them.
+pub fn to_json_with(report: &Report, extra: &[(&str, String)]) -> String {
     let host = &report.host;
     let mut out = String::from("{\n  \"results\": [");
     for (i, r) in report.results.iter().enumerate() {
@@ -498,7 +511,11 @@ pub fn to_json(report: &Report) -> String {
         let comma = if i + 1 < fields.len() { "," } else { "" };
         let _ = write!(out, "\n    {}: {value}{comma}", json_string(key));
     }
-    out.push_str("\n  }\n}\n");
+    out.push_str("\n  }");
+    for (key, value) in extra {
+        let _ = write!(out, ",\n  {}: {value}", json_string(key));
+    }
+    out.push_str("\n}\n");
     out
 }
 

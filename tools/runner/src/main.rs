@@ -14,6 +14,8 @@ mod bench_report;
 mod bochs;
 mod capture;
 mod cli;
+mod mode_chart;
+mod mode_report;
 mod program;
 mod protocol;
 mod qemu;
