@@ -183,13 +183,14 @@ impl Default for KernelSetup {
 }
 
 /// Pages of kernel memory an in-kernel container of `mode` is charged for
-/// an archive of `archive_len` bytes: its personality's arena (room for
-/// the file tree, half a megabyte for files to grow, a quarter for open
-/// files and processes, rounded up to a power of two: one contiguous run),
-/// and under SCI its restricted page tables ([`SCI_TABLE_PAGES`]).
+/// an archive of `archive_len` bytes: its personality's arena (twice the
+/// file tree, since a growing file's buffer is copied when it doubles;
+/// half a megabyte for files to grow; a quarter for open files and
+/// processes), and under SCI its restricted page tables
+/// ([`SCI_TABLE_PAGES`]).
 pub const fn kernel_data_pages(archive_len: u64, mode: Mode) -> u64 {
-    let bytes = archive_len + (768 << 10);
-    let arena = bytes.div_ceil(crate::PAGE_SIZE).next_power_of_two();
+    let bytes = 2 * archive_len + (768 << 10);
+    let arena = bytes.div_ceil(crate::PAGE_SIZE);
     match mode {
         Mode::Sci | Mode::SciSticky => arena + SCI_TABLE_PAGES,
         _ => arena,

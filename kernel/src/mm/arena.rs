@@ -3,12 +3,15 @@
 //! The personality of a `direct` or `sci` container (its file tree,
 //! process table, open files) lives in the kernel, but not on the shared
 //! kernel heap: every byte of it is allocated from that container's own
-//! arena, one physically contiguous run of frames charged to the
-//! container's quota. That keeps the accounting honest (a container's
-//! files cost its own quota) and gives System Call Isolation a simple
-//! definition of "this container's kernel data": the arena's pages.
+//! arena, frames charged to the container's quota and mapped one by one
+//! at consecutive addresses of a slot of the arena area
+//! (`paging::KERNEL_ARENAS`; no large physically contiguous run is
+//! needed). That keeps the accounting honest (a container's files cost
+//! its own quota) and gives System Call Isolation a simple definition of
+//! "this container's kernel data": the arena's pages.
 //!
 //! ```text
+//!   slot n: KERNEL_ARENAS + n * SLOT_SIZE
 //!   arena.start                                               arena.end
 //!   | Arena header (this struct) | buddy heap: the personality's data  |
 //! ```
@@ -26,16 +29,23 @@
 //! personality bounds its own growth (its file tree has a limit), so this
 //! is a safety net against a kernel panic, not a way around the quota.
 
-use super::{frames, phys_to_virt, PAGE_SIZE};
+use super::paging::{self, Access, KERNEL_ARENAS};
+use super::{frames, PAGE_SIZE};
+use alloc::vec::Vec;
 use buddy_system_allocator::Heap;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
-/// One container's kernel heap, stored at the start of its own run.
+/// Address space per arena slot (the largest arena: 256 MiB).
+const SLOT_SIZE: u64 = 256 << 20;
+
+/// Slots given back by destroyed arenas, and the next never-used one.
+static SLOTS: Mutex<(u64, Vec<u64>)> = Mutex::new((0, Vec::new()));
+
+/// One container's kernel heap, stored at the start of its own slot.
 pub struct Arena {
-    phys: u64,
     pages: usize,
     start: u64,
     end: u64,
@@ -43,24 +53,51 @@ pub struct Arena {
     overflow: AtomicU64,
 }
 
+/// Unmaps and frees the first `pages` pages from `start`.
+fn unmap_pages(start: u64, pages: usize) {
+    for i in 0..pages as u64 {
+        if let Ok(frame) = paging::unmap_page(start + i * PAGE_SIZE) {
+            // SAFETY: an arena page, unmapped, referred to by nothing.
+            unsafe { frames::free(frame) };
+        }
+    }
+}
+
 impl Arena {
-    /// Makes an arena of `pages` pages (a power of two, at least 2); `None`
-    /// when no such contiguous run is free.
+    /// Makes an arena of `pages` pages (at least 2, at most a slot); `None`
+    /// when memory runs out.
     pub fn create(pages: usize) -> Option<NonNull<Arena>> {
-        if pages < 2 || !pages.is_power_of_two() {
+        if pages < 2 || pages as u64 * PAGE_SIZE > SLOT_SIZE {
             return None;
         }
-        let phys = frames::alloc_contiguous(pages).ok()?;
-        let start = phys_to_virt(phys) as u64;
+        let slot = {
+            let mut slots = SLOTS.lock();
+            slots.1.pop().unwrap_or_else(|| {
+                slots.0 += 1;
+                slots.0 - 1
+            })
+        };
+        let start = KERNEL_ARENAS + slot * SLOT_SIZE;
+        for i in 0..pages {
+            let va = start + i as u64 * PAGE_SIZE;
+            let mapped = frames::alloc_zeroed()
+                .ok()
+                .and_then(|f| paging::map_page(va, f, Access::ReadWrite).ok());
+            if mapped.is_none() {
+                unmap_pages(start, i);
+                paging::release_empty_tables(start, start + SLOT_SIZE);
+                SLOTS.lock().1.push(slot);
+                return None;
+            }
+        }
         let end = start + pages as u64 * PAGE_SIZE;
         let header = start as *mut Arena;
         let heap_start = (start + core::mem::size_of::<Arena>() as u64).next_multiple_of(64);
-        // SAFETY: the run was just allocated and is mapped through the
-        // window; the header and the heap use disjoint parts of it, and
-        // the header is written before anything reads it.
+        // SAFETY: the pages were just mapped for this arena; the header and
+        // the heap use disjoint parts of them, and the header is written
+        // before anything reads it.
         unsafe {
             header.write(Arena {
-                phys,
                 pages,
                 start,
                 end,
@@ -81,11 +118,12 @@ impl Arena {
     /// `arena` came from [`Arena::create`], is not entered, and nothing
     /// refers to memory inside it any more.
     pub unsafe fn destroy(arena: NonNull<Arena>) {
-        // SAFETY: the header is valid until the frames go (caller's
+        // SAFETY: the header is valid until the pages go (caller's
         // contract); it is read before they do.
-        let (phys, pages) = unsafe { (arena.as_ref().phys, arena.as_ref().pages) };
-        // SAFETY: the run came from `alloc_contiguous(pages)`.
-        unsafe { frames::free_contiguous(phys, pages) };
+        let (start, pages) = unsafe { (arena.as_ref().start, arena.as_ref().pages) };
+        unmap_pages(start, pages);
+        paging::release_empty_tables(start, start + SLOT_SIZE);
+        SLOTS.lock().1.push((start - KERNEL_ARENAS) / SLOT_SIZE);
     }
 
     /// True if `addr` lies inside the arena.

@@ -7,6 +7,7 @@
 //!  phys_window ..        all RAM-like memory, read/write, no-execute (2 MiB
 //!                        pages where aligned), plus device and firmware
 //!                        ranges mapped on demand (`map_physical`)
+//!  KERNEL_ARENAS ..      in-kernel containers' private heaps (`mm::arena`)
 //!  KERNEL_SCRATCH ..     a window for kernel-internal mappings (tests)
 //!  KERNEL_STACKS ..      kernel stacks, each with an unmapped guard page
 //!  KERNEL_VMA + 2 MiB .. the kernel image: text R+X, rodata R, data+bss R+W
@@ -35,6 +36,8 @@ use x86_64::{PhysAddr, VirtAddr};
 
 /// Base of the kernel-internal scratch mapping window.
 pub const KERNEL_SCRATCH: u64 = 0xffff_fe00_0000_0000;
+/// Base of the area of in-kernel containers' arenas (`mm::arena`).
+pub const KERNEL_ARENAS: u64 = 0xffff_fd00_0000_0000;
 /// Base of the kernel stack area.
 pub const KERNEL_STACKS: u64 = 0xffff_ff00_0000_0000;
 
@@ -300,6 +303,79 @@ pub fn flush_all() {
     }
 }
 
+/// Frees the page tables (PTs, and PDs that become empty) of the kernel
+/// range `[start, end)` once nothing is mapped in them, so a kernel area
+/// whose pages come and go (`mm::arena`) does not keep tables it no
+/// longer needs. The PDPTs stay: every address space shares them.
+pub fn release_empty_tables(start: u64, end: u64) {
+    fn table(phys: PhysAddr) -> &'static mut PageTable {
+        // SAFETY: a page-table frame of the kernel tables, reached through
+        // the window; the kernel tables' lock is held by the caller.
+        unsafe { &mut *(super::phys_to_virt(phys.as_u64()) as *mut PageTable) }
+    }
+    const GIB: u64 = 1 << 30;
+    const TWO_MIB: u64 = 2 << 20;
+    with_kernel_tables(|m| {
+        let pml4 = m.level_4_table_mut();
+        let entry = &pml4[((start >> 39) & 0x1ff) as usize];
+        if entry.is_unused() {
+            return;
+        }
+        let pdpt = table(entry.addr());
+        let mut gib = start & !(GIB - 1);
+        while gib < end {
+            let pdpt_entry = &mut pdpt[((gib >> 30) & 0x1ff) as usize];
+            if !pdpt_entry.is_unused() && !pdpt_entry.flags().contains(Flags::HUGE_PAGE) {
+                let pd = table(pdpt_entry.addr());
+                let mut mib = gib.max(start & !(TWO_MIB - 1));
+                while mib < end.min(gib + GIB) {
+                    let pd_entry = &mut pd[((mib >> 21) & 0x1ff) as usize];
+                    let empty_pt = !pd_entry.is_unused()
+                        && !pd_entry.flags().contains(Flags::HUGE_PAGE)
+                        && table(pd_entry.addr()).iter().all(|e| e.is_unused());
+                    if empty_pt {
+                        let frame = pd_entry.addr().as_u64();
+                        pd_entry.set_unused();
+                        // SAFETY: an empty PT no entry points at any more.
+                        unsafe { frames::free(frame) };
+                    }
+                    mib += TWO_MIB;
+                }
+                if pd.iter().all(|e| e.is_unused()) {
+                    let frame = pdpt_entry.addr().as_u64();
+                    pdpt_entry.set_unused();
+                    // SAFETY: an empty PD no entry points at any more.
+                    unsafe { frames::free(frame) };
+                }
+            }
+            gib += GIB;
+        }
+    });
+    flush_all_contexts();
+}
+
+/// Drops every TLB entry of every PCID: INVPCID's all-contexts form where
+/// present, else toggling CR4.PGE (which flushes all PCIDs either way).
+pub fn flush_all_contexts() {
+    if super::pcid::invpcid() {
+        const ALL_CONTEXTS: u64 = 2;
+        let descriptor = [0u64; 2];
+        // SAFETY: INVPCID is present (checked at init); it only drops TLB
+        // entries.
+        unsafe {
+            core::arch::asm!("invpcid {}, [{}]", in(reg) ALL_CONTEXTS, in(reg) &descriptor, options(nostack, readonly));
+        }
+        return;
+    }
+    let cr4 = Cr4::read();
+    // SAFETY: flipping PGE and back flushes the TLB for all PCIDs and
+    // changes nothing else.
+    unsafe {
+        Cr4::write(cr4 ^ Cr4Flags::PAGE_GLOBAL);
+        Cr4::write(cr4);
+    }
+}
+
 /// Maps one 4 KiB kernel page `virt` to frame `phys` with `access`.
 pub fn map_page(virt: u64, phys: u64, access: Access) -> Result<(), MapError> {
     with_kernel_tables(|m| map_4k(m, virt, phys, access.flags()))
@@ -312,6 +388,11 @@ pub fn unmap_page(virt: u64) -> Result<u64, MapError> {
     with_kernel_tables(|m| match m.unmap(page) {
         Ok((frame, flush)) => {
             flush.flush();
+            // Kernel mappings are not global: with PCIDs, other address
+            // spaces may still cache this page under their own PCID.
+            if super::pcid::enabled() {
+                flush_all_contexts();
+            }
             Ok(frame.start_address().as_u64())
         }
         Err(UnmapError::PageNotMapped) => Err(MapError::NotMapped),

@@ -40,42 +40,93 @@ fn read_struct<T: Copy + Default>(addr: u64) -> Result<T, Error> {
     Ok(value)
 }
 
-/// The name and archive bytes of an in-kernel container's setup at user
-/// address `addr` (the archive copied out of its Frames).
+/// Where an in-kernel container's archive is read from.
+enum Archive {
+    None,
+    /// Physically contiguous frames (a boot module): read in place through
+    /// the window, no copy (and no large heap allocation).
+    Window {
+        phys: u64,
+        len: usize,
+    },
+    /// Anything else: copied out page by page.
+    Copied(Vec<u8>),
+}
+
+impl Archive {
+    fn len(&self) -> usize {
+        match self {
+            Archive::None => 0,
+            Archive::Window { len, .. } => *len,
+            Archive::Copied(v) => v.len(),
+        }
+    }
+
+    /// The bytes. Valid while the object lock is held (the Frames object
+    /// they were found in cannot go meanwhile).
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Archive::None => &[],
+            // SAFETY: contiguous frames of a live Frames object (checked
+            // by `read_setup`), mapped through the window.
+            Archive::Window { phys, len } => unsafe {
+                core::slice::from_raw_parts(crate::mm::phys_to_virt(*phys), *len)
+            },
+            Archive::Copied(v) => v,
+        }
+    }
+}
+
+/// The name and archive of an in-kernel container's setup at user
+/// address `addr`.
 fn read_setup(
     k: &Kernel,
     caller: &Caller,
     addr: u64,
-) -> Result<(alloc::string::String, Vec<u8>), Error> {
+) -> Result<(alloc::string::String, Archive), Error> {
     let setup: KernelSetup = read_struct(addr)?;
     let name_len = usize::try_from(setup.name_len)
         .ok()
         .filter(|n| (1..=MAX_NAME).contains(n))
         .ok_or(Error::InvalidArgument)?;
     let name = core::str::from_utf8(&setup.name[..name_len]).map_err(|_| Error::InvalidArgument)?;
-    let mut archive = Vec::new();
-    if !setup.archive.is_null() {
-        let (f, _, _) = lookup(k, caller, setup.archive, ObjectType::Frames, Rights::READ)?;
-        let Some(Object::Frames(frames)) = k.get(f) else {
-            return Err(Error::WrongType);
-        };
-        let len = setup.archive_len;
-        if len > frames.count() * PAGE_SIZE {
-            return Err(Error::InvalidArgument);
-        }
-        archive
-            .try_reserve_exact(len as usize)
-            .map_err(|_| Error::OutOfMemory)?;
-        for i in 0..len.div_ceil(PAGE_SIZE) {
-            let phys = frames.page(i).ok_or(Error::InvalidArgument)?;
-            let chunk = (len - i * PAGE_SIZE).min(PAGE_SIZE) as usize;
-            // SAFETY: a frame of a live Frames object, read through the
-            // window, within its page.
-            let page = unsafe { core::slice::from_raw_parts(crate::mm::phys_to_virt(phys), chunk) };
-            archive.extend_from_slice(page);
-        }
+    let name = alloc::string::String::from(name);
+    if setup.archive.is_null() {
+        return Ok((name, Archive::None));
     }
-    Ok((alloc::string::String::from(name), archive))
+    let (f, _, _) = lookup(k, caller, setup.archive, ObjectType::Frames, Rights::READ)?;
+    let Some(Object::Frames(frames)) = k.get(f) else {
+        return Err(Error::WrongType);
+    };
+    let len = setup.archive_len;
+    if len > frames.count() * PAGE_SIZE {
+        return Err(Error::InvalidArgument);
+    }
+    let pages = len.div_ceil(PAGE_SIZE);
+    let first = frames.page(0).unwrap_or(0);
+    let contiguous = (0..pages).all(|i| frames.page(i) == Some(first + i * PAGE_SIZE));
+    if contiguous {
+        return Ok((
+            name,
+            Archive::Window {
+                phys: first,
+                len: len as usize,
+            },
+        ));
+    }
+    let mut archive = Vec::new();
+    archive
+        .try_reserve_exact(len as usize)
+        .map_err(|_| Error::OutOfMemory)?;
+    for i in 0..pages {
+        let phys = frames.page(i).ok_or(Error::InvalidArgument)?;
+        let chunk = (len - i * PAGE_SIZE).min(PAGE_SIZE) as usize;
+        // SAFETY: a frame of a live Frames object, read through the
+        // window, within its page.
+        let page = unsafe { core::slice::from_raw_parts(crate::mm::phys_to_virt(phys), chunk) };
+        archive.extend_from_slice(page);
+    }
+    Ok((name, Archive::Copied(archive)))
 }
 
 /// `ContainerCreate(quota, endpoint, mode, setup)` → a container.
@@ -110,7 +161,7 @@ pub fn create(caller: &mut Caller) -> Result<Results, Error> {
                     Mode::SciSticky => Some(true),
                     _ => None,
                 };
-                match Personality::create(&name, &archive, arena_pages as usize, isolated) {
+                match Personality::create(&name, archive.bytes(), arena_pages as usize, isolated) {
                     Ok(p) => Some(p),
                     Err(e) => {
                         memory::uncharge(k, q, pages);
