@@ -67,7 +67,7 @@ deps:
 	@scripts/deps.sh
 
 $(OUT)/bulkhead.elf: $(KERNEL_SOURCES) | deps
-	@scripts/kernel-build.sh $@
+	@scripts/kernel-build.sh $@ exploit-demos
 
 $(OUT)/bulkhead-test.elf: $(KERNEL_SOURCES) | deps
 	@scripts/kernel-build.sh $@ test-suite

@@ -128,7 +128,8 @@ pub struct SyscallStats {
     pub surface_pages: u64,
 }
 
-/// Test builds only (`make test`): numbers no Linux uses, served by every
+/// Test and demo builds only (the kernel's `exploit-demos` feature, in
+/// `make test` and `make run`): numbers no Linux uses, served by every
 /// placement's host before the personality, for the exploit
 /// demonstrations (see `docs/sci.md`).
 pub mod test_calls {

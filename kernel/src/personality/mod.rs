@@ -29,7 +29,7 @@
 
 mod backend;
 pub mod serve;
-#[cfg(feature = "test-suite")]
+#[cfg(feature = "exploit-demos")]
 mod test_calls;
 
 use crate::mm::arena::{Arena, ArenaScope};
@@ -132,7 +132,7 @@ impl Personality {
             state,
             isolation: None,
         };
-        #[cfg(feature = "test-suite")]
+        #[cfg(feature = "exploit-demos")]
         test_calls::register(arena.as_ptr() as u64);
         if let Some(sticky) = isolated {
             let start = arena.as_ptr() as u64;
@@ -251,7 +251,7 @@ impl Personality {
 
     /// Frees the state, the arena and any restricted tables.
     pub fn destroy(self) {
-        #[cfg(feature = "test-suite")]
+        #[cfg(feature = "exploit-demos")]
         test_calls::unregister(self.arena.as_ptr() as u64);
         if let Some(iso) = self.isolation {
             log::info!("{}", iso.summary());

@@ -75,7 +75,7 @@ extern "C" fn run_body(arg: *mut u8) {
         random: &mut s.random,
         sleep_ns: None,
     };
-    #[cfg(feature = "test-suite")]
+    #[cfg(feature = "exploit-demos")]
     if let Some(value) =
         super::test_calls::serve(body.nr, body.args, link.arena as u64, &mut backend)
     {

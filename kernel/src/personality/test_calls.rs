@@ -1,4 +1,5 @@
-//! Test builds only (`make test`): deliberate bugs in the kernel's syscall
+//! Test and demo builds only (the `exploit-demos` feature: `make test` and
+//! `make run`, never `make bench`): deliberate bugs in the kernel's syscall
 //! code, for the exploit demonstrations (`user/linux/src/exploit.c`,
 //! `docs/sci.md`). They run inside the personality's part of the syscall,
 //! so under SCI on the restricted page table, exactly where a real bug in
@@ -66,7 +67,7 @@ fn jump(addr: u64) -> i64 {
         return -EINVAL;
     }
     // SAFETY: none; this is the deliberate bug being demonstrated (test
-    // builds only). A bad address faults, which stops the thread.
+    // and demo builds only). A bad address faults, which stops the thread.
     let target: extern "C" fn() -> u64 = unsafe { core::mem::transmute(addr as usize) };
     target() as i64
 }
@@ -77,7 +78,7 @@ fn peek(addr: u64) -> i64 {
     if addr == 0 || !addr.is_multiple_of(8) {
         return -EINVAL;
     }
-    // SAFETY: none; the deliberate bug (test builds only). An unmapped
+    // SAFETY: none; the deliberate bug (test and demo builds only). An unmapped
     // address faults, which stops the thread.
     unsafe { core::ptr::read_volatile(addr as *const u64) as i64 }
 }

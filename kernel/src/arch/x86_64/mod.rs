@@ -4,7 +4,7 @@
 pub mod apic;
 pub mod context;
 pub mod cpu;
-#[cfg(feature = "test-suite")]
+#[cfg(feature = "exploit-demos")]
 pub mod exploit_gadget;
 pub mod gdt;
 pub mod hpet;
