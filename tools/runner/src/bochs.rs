@@ -21,7 +21,7 @@
 use crate::capture::{end_of, LineBuffer, Sink};
 use crate::cli::Judging;
 use crate::program::BOCHS;
-use crate::protocol::{parse_exit_code, parse_summary};
+use crate::protocol::{parse_exit_code, parse_final_summary};
 use crate::verdict::{judge, End, Options, Verdict};
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -128,7 +128,9 @@ fn follow(
         let exited = child.try_wait()?;
         for line in tail.poll()? {
             sink.line(&line)?;
-            if parse_summary(&line).is_some() {
+            // The grace starts at the run's final summary, not at a
+            // suite's own on the way (containers may run long after it).
+            if parse_final_summary(&line).is_some() {
                 deadline = deadline.min(Instant::now() + SHUTDOWN_GRACE);
             }
             lines.push(line);

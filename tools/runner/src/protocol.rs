@@ -171,6 +171,13 @@ pub fn parse_summary(line: &str) -> Option<Summary> {
     parse_prefixed(line, parse_bare_summary)
 }
 
+/// Parses a summary line that has no prefix: the root server's combined
+/// `N passed, N failed` that ends a run, not a suite's own
+/// (`bulkhead-usertests: ...`) printed on the way.
+pub fn parse_final_summary(line: &str) -> Option<Summary> {
+    parse_bare_summary(line.trim())
+}
+
 /// Parses the value of a `bulkhead: exit code V` line (hex with `0x`, or decimal).
 pub fn parse_exit_code(line: &str) -> Option<u32> {
     let (_, value) = line.split_once(EXIT_CODE_MARKER)?;
@@ -269,6 +276,17 @@ mod tests {
         assert_eq!(parse_summary("3 passed"), None);
         assert_eq!(parse_summary("x passed, 0 failed"), None);
         assert_eq!(parse_summary("3 passed, 0 failed, 1 ignored"), None);
+    }
+
+    #[test]
+    fn only_a_bare_summary_is_final() {
+        assert!(parse_final_summary("144 passed, 0 failed").is_some());
+        assert!(parse_final_summary("  3 passed, 1 failed, 2 skipped ").is_some());
+        assert_eq!(
+            parse_final_summary("bulkhead-usertests: 8 passed, 0 failed, 61 skipped"),
+            None
+        );
+        assert_eq!(parse_final_summary("[user] 3 passed, 1 failed"), None);
     }
 
     #[test]
