@@ -23,7 +23,7 @@ LIMINE_DIR ?= $(if $(wildcard .limine/limine-bios.sys),$(CURDIR)/.limine,)
 export LIMINE_DIR
 
 KERNEL_SOURCES := $(shell find kernel crates -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
-USER_SOURCES := $(shell find user servers crates/abi crates/elf -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
+USER_SOURCES := $(shell find user servers crates/abi crates/elf crates/manifest crates/console -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
 USER_PROGRAMS := $(OUT)/root.elf $(OUT)/usertests.elf $(OUT)/linuxsrv.elf
 # The containers' Linux programs (C, musl) packed into one cpio archive
 # per container, and the manifests naming them (scripts/linux-build.sh).
@@ -44,7 +44,7 @@ SMALL_MODULES := $(BASE_MODULES) $(OUT)/linuxsrv.elf:linuxsrv $(OUT)/small.manif
 RUN_MODULES := $(BASE_MODULES) $(OUT)/linuxsrv.elf:linuxsrv $(OUT)/demo.manifest:manifest $(ARCHIVES)
 USER_FLAGS := -C relocation-model=static -C force-frame-pointers=yes
 
-.PHONY: help deps kernel kernel-test user linux iso iso-test run test test-host test-kernel test-bochs bench bench-bochs \
+.PHONY: help deps kernel kernel-test user linux iso iso-test run test test-host test-kernel test-console test-bochs bench bench-bochs \
         test-fuzz fuzz \
         test-kernel-limine test-boot-variants test-harness runner lint gdb clean check-build-std
 
@@ -52,6 +52,7 @@ help:
 	@echo "Bulkhead targets:"
 	@echo "  make run                 build, make the ISO, boot it in QEMU (quit: Ctrl-A X)"
 	@echo "  make test                host unit tests, kernel and user-land suites in QEMU (GRUB, Limine if LIMINE_DIR) and Bochs"
+	@echo "  make test-console        the console of make run, driven by root.script (~15 s)"
 	@echo "  make test-bochs          the suites under Bochs on a CPU with PCID and INVPCID (~30 s)"
 	@echo "  make deps                install missing packages (apt) or say what to install"
 	@echo "  make iso                 target/bulkhead/bulkhead.iso (Limine if LIMINE_DIR is set, else GRUB)"
@@ -100,6 +101,7 @@ test: deps
 	@rm -f $(OUT)/test-*.log $(OUT)/harness-*.log
 	@$(MAKE) --no-print-directory test-host
 	@$(MAKE) --no-print-directory test-kernel
+	@$(MAKE) --no-print-directory test-console
 	@$(MAKE) --no-print-directory test-boot-variants
 	@$(MAKE) --no-print-directory test-harness
 	@if [ -n "$${LIMINE_DIR:-}" ]; then $(MAKE) --no-print-directory test-kernel-limine; \
@@ -131,6 +133,32 @@ test-kernel: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNN
 	@for c in exploit-sci exploit-sci-sci-sticky; do \
 	  grep -q "sci: container $$c: thread .* stopped: jump into the middle of sci_demo_gadget+0x10" $(OUT)/test-grub.log || \
 	  { echo "test: SCI did not report the jump into sci_demo_gadget+0x10 in container $$c"; exit 1; }; done
+
+# The console `make run` ends in, driven by root.script (`,` is a space,
+# `;` ends a command) on the make-run kernel and modules: a mistyped
+# command and an unknown container must get their answers, a program run
+# in a fresh instance must print its output and end, stats must show that
+# instance, and `exit` must end the run cleanly (status 33, nothing leaked).
+CONSOLE_SCRIPT := help;lst;list;stats;run,gamma,/bin/hello;run,alpha,/bin/hello;stats,alpha;exit
+test-console: $(OUT)/bulkhead.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
+	@mkdir -p $(OUT)
+	@scripts/mkiso.sh $(OUT)/bulkhead.elf $(OUT)/test-console.iso "loglevel=warn root.script='$(CONSOLE_SCRIPT)'" \
+	  grub $(RUN_MODULES) >/dev/null
+	@echo "== test-console: grub ISO, the console driven by root.script='$(CONSOLE_SCRIPT)'"
+	@$(RUNNER) test --iso $(OUT)/test-console.iso --timeout 120 --log $(OUT)/test-console.log --memory $(MEMORY) | tail -1
+	@log=$(OUT)/test-console.log; fail() { echo "test-console: $$1"; exit 1; }; \
+	  grep -qE '^  exploit +/bin/exploit' $$log || fail "help did not list the commands"; \
+	  grep -qF "unknown command 'lst'; did you mean 'list'? type 'help'" $$log || fail "no suggestion for 'lst'"; \
+	  grep -qE '^    [0-9]+ +container +all ' $$log || fail "list did not show the servers' capabilities"; \
+	  grep -qE '^  alpha +ipc +0 +[1-9][0-9]* ' $$log || fail "stats did not count the ended programs' syscalls in ipc"; \
+	  grep -qF "no container 'gamma'; containers: alpha, alpha-direct, alpha-sci, beta" $$log || \
+	    fail "the unknown container was not answered with the list"; \
+	  sed -n '/^bulkhead> run alpha \/bin\/hello$$/,$$p' $$log | grep -qF '[alpha] hello from /bin/hello' || \
+	    fail "run alpha /bin/hello printed no output"; \
+	  grep -qE '^console: /bin/hello in alpha #[0-9]+ exited with status 0' $$log || fail "run did not say how hello ended"; \
+	  sed -n '/^bulkhead> stats alpha$$/,$$p' $$log | grep -qE '^  alpha #[0-9]+ +ipc +0 +[1-9]' || \
+	    fail "stats alpha did not show the console's instance with its syscalls"; \
+	  grep -q '^bulkhead: exit code 0x10' $$log || fail "exit did not end the run with success"
 
 test-kernel-limine: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	$(call boot_test,test-limine,$(TEST_CMDLINE),limine,--memory $(MEMORY),$(MODULES))

@@ -152,7 +152,8 @@ pub enum Syscall {
     /// a0 container (WRITE): stops every member thread for good → r0 how
     /// many were stopped. For a supervisor whose syscall server died.
     ContainerStop = 122,
-    /// a0 container → r0 mode, r1 live member threads, r2 syscalls forwarded.
+    /// a0 container → r0 mode, r1 live member threads, r2 Linux syscalls its
+    /// members made (ended ones included).
     ContainerInfo = 123,
 }
 

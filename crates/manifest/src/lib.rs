@@ -41,12 +41,16 @@
 //! makes one container per mode with the same programs and files, for
 //! running one suite under every placement: the first keeps the name, the
 //! others are named `<name>-<mode>` (`alpha-direct`, `alpha-sci`, ...).
+//!
+//! [`ContainerSpec::to_text`] writes a container back as manifest text
+//! (see [`text`]).
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+pub mod text;
 mod values;
 pub mod words;
 

@@ -274,6 +274,12 @@ impl Server {
         let Some(app) = self.apps.get_mut(slot).and_then(Option::take) else {
             return;
         };
+        if !self.caps.in_kernel {
+            // The kernel counts an ipc app's syscalls in its thread record,
+            // which goes with the thread capability: a census now has the
+            // container bank them, so ContainerInfo keeps counting them.
+            let _ = sys::container_info(self.caps.container);
+        }
         let program = app.end(&mut self.container, self.caps.console);
         self.report.outcomes.push((program, ending));
         self.publish();

@@ -23,6 +23,11 @@
 //! module, if there is one, and supervises their syscall servers (see
 //! [`containers`]); each program with an `expect` line is one more test.
 //!
+//! Outside test runs it then keeps those containers and runs the
+//! interactive console on the serial port (see [`console`]; off with
+//! `root.console=0`, scripted with `root.script=`), which ends the
+//! emulator run on `exit`.
+//!
 //! In a test run (the kernel's test build sets `RootInfo::test_run`, or
 //! `user.exit=1` is on the command line) it then prints one combined
 //! summary — the kernel's in-kernel tests, its own checks and the child's
@@ -37,10 +42,13 @@
 
 extern crate alloc;
 
+mod console;
 mod containers;
 mod loader;
 mod process;
 mod selftest;
+mod show;
+mod supervise;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -93,12 +101,20 @@ fn main(argument: u64) -> i32 {
     };
     let usertests = run_usertests(&info);
     let test_run = info.test_run != 0 || cmdline::flag(cmdline, "user.exit");
-    let containers = containers::run(&info, test_run, false);
+    let console = !test_run && console::enabled(cmdline);
+    let (containers, fleet) = if console {
+        containers::run_kept(&info)
+    } else {
+        (containers::run(&info, test_run, false), None)
+    };
     let mut total = combined(&info, &selftest, &usertests);
     total.passed += containers.passed;
     total.failed += containers.failed;
     println!("root: combined results of the kernel, root and user-land suites:");
     println!("{}", total.summary_line());
+    if console {
+        console::run(cmdline, fleet, total);
+    }
     let success = total.all_passed();
     if test_run {
         let debug_exit = root_cap(root_slots::EXIT_PORTS);

@@ -44,6 +44,10 @@ pub struct Child {
     /// The quota it was given (deleting it returns what is left of it).
     pub memory: CapRef,
     pub entry: u64,
+    /// Its own handles of what it was given, in `child_slots` order.
+    pub handles: [CapRef; child_slots::COUNT],
+    /// Its handles of the extra capabilities (`StartInfo::extra`).
+    pub extra: [CapRef; EXTRA_CAPS],
 }
 
 impl Child {
@@ -155,6 +159,8 @@ fn build(
         space: target.space,
         memory: target.memory,
         entry,
+        handles: table.child_view,
+        extra: info.extra,
     })
 }
 

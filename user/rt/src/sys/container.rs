@@ -104,7 +104,8 @@ pub struct ContainerInfo {
     pub mode: Option<Mode>,
     /// Member threads still alive.
     pub members: u64,
-    /// Syscalls they forwarded so far.
+    /// Linux syscalls its members made so far, ended members included
+    /// (forwarded in `ipc`, served by the kernel in the other modes).
     pub syscalls: u64,
 }
 

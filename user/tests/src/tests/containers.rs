@@ -1,8 +1,8 @@
 //! Containers: a member thread's `syscall`s become Calls on the
 //! container's endpoint (number and six arguments, the member's badge),
 //! the reply becomes its `rax` and every other register survives; a
-//! member cannot reach the kernel's own calls; a server that dies stops
-//! its caller; a cancelled call returns `-EINTR`; fault reports wait for a
+//! member cannot reach the kernel's own calls; the calls of members that
+//! ended stay counted; a server that dies stops its caller; a cancelled call returns `-EINTR`; fault reports wait for a
 //! busy handler, or signal a notification; bad requests are refused.
 //!
 //! The member threads here run Rust closures in this program's space and
@@ -31,6 +31,10 @@ pub const TESTS: &[Test] = &[
     Test {
         name: "containers::forwarded_call_carries_number_arguments_and_badge",
         run: forwarded_call_carries_number_arguments_and_badge,
+    },
+    Test {
+        name: "containers::ended_members_syscalls_stay_counted",
+        run: ended_members_syscalls_stay_counted,
     },
     Test {
         name: "containers::members_cannot_make_native_calls",
@@ -146,6 +150,43 @@ fn forwarded_call_carries_number_arguments_and_badge() -> Result<(), String> {
         (Some(Mode::Ipc), 1, 2)
     );
     finish(c, ep, m)
+}
+
+/// `ContainerInfo` counts the forwarded syscalls of the container's
+/// whole life, members that ended included (the console's `stats` reads
+/// it after the programs are gone): 2 getpids and an exit, then 1 getpid
+/// and an exit from a second member.
+fn ended_members_syscalls_stay_counted() -> Result<(), String> {
+    let (ep, c) = container()?;
+    for (getpids, total) in [(2u64, 3u64), (1, 5)] {
+        let server = check_ok!(spawn(&own_thread_spec(), move || {
+            for _ in 0..getpids {
+                match ipc::recv(ep, MessageInfo::default()) {
+                    Ok(r) if r.message.mrs[0] == GETPID => {}
+                    _ => return -1,
+                }
+                if ipc::reply(&Message::words(&[7])).is_err() {
+                    return -2;
+                }
+            }
+            verdict_of(ep)
+        }));
+        check_ok!(sys::sleep(Duration::from_millis(10)));
+        let m = member(c, move || {
+            for _ in 0..getpids {
+                linux::syscall(GETPID, [0; 6]);
+            }
+            exit_with_verdict(0)
+        })?;
+        check_eq!(check_ok!(server.join()), ThreadStatus::Exited(0));
+        check!(check_ok!(sys::container_stop(c)) <= 1);
+        check_eq!(check_ok!(m.join()), ThreadStatus::Exited(u64::MAX));
+        let info = check_ok!(sys::container_info(c));
+        check_eq!((info.members, info.syscalls), (0, total));
+    }
+    check_ok!(sys::cap_delete(c));
+    check_ok!(sys::cap_delete(ep));
+    Ok(())
 }
 
 /// A member's `syscall` with a native call number (Null, KernelCheck)
