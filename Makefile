@@ -139,7 +139,7 @@ test-kernel: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNN
 # command and an unknown container must get their answers, a program run
 # in a fresh instance must print its output and end, stats must show that
 # instance, and `exit` must end the run cleanly (status 33, nothing leaked).
-CONSOLE_SCRIPT := help;lst;list;stats;run,gamma,/bin/hello;run,alpha,/bin/hello;stats,alpha;exit
+CONSOLE_SCRIPT := help;lst;list;stats;run,gamma,/bin/hello;run,alpha,/bin/hello;stats,alpha;exploit;exit
 test-console: $(OUT)/bulkhead.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	@mkdir -p $(OUT)
 	@scripts/mkiso.sh $(OUT)/bulkhead.elf $(OUT)/test-console.iso "loglevel=warn root.script='$(CONSOLE_SCRIPT)'" \
@@ -158,6 +158,10 @@ test-console: $(OUT)/bulkhead.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)
 	  grep -qE '^console: /bin/hello in alpha #[0-9]+ exited with status 0' $$log || fail "run did not say how hello ended"; \
 	  sed -n '/^bulkhead> stats alpha$$/,$$p' $$log | grep -qE '^  alpha #[0-9]+ +ipc +0 +[1-9]' || \
 	    fail "stats alpha did not show the console's instance with its syscalls"; \
+	  grep -qE '^  direct jump: exit 0: the gadget ran' $$log || fail "exploit: the gadget did not run in direct mode"; \
+	  grep -qE '^sci: container exploit-sci: thread .* jump into the middle of sci_demo_gadget\+0x10' $$log || \
+	    fail "exploit: SCI did not stop the jump naming the symbol"; \
+	  grep -qE '^  ipc +jump: signal 9' $$log || fail "exploit: the ipc server's crash was not contained"; \
 	  grep -q '^bulkhead: exit code 0x10' $$log || fail "exit did not end the run with success"
 
 test-kernel-limine: $(OUT)/bulkhead-test.elf $(USER_PROGRAMS) $(CONTAINER_FILES) $(RUNNER)

@@ -138,11 +138,11 @@ pub fn explain(mode: &str, demo: Demo, outcome: Outcome) -> &'static str {
         }
         (Demo::Jump, Outcome::Exited(1)) if in_kernel => {
             "not demonstrated: this kernel has no deliberate bugs (the calls answer ENOSYS); \
-             kernels built with the test-suite feature have them"
+             kernels built with the exploit-demos feature (make run, make test) have them"
         }
         (Demo::Peek, Outcome::Exited(1)) if in_kernel => {
             "not demonstrated: this kernel has no deliberate bugs (the calls answer ENOSYS; \
-             test-suite kernels have them), or no other in-kernel container is held"
+             exploit-demos kernels have them), or no other in-kernel container is held"
         }
         (Demo::Jump, Outcome::Exited(1)) if mode == "ipc" => {
             "not demonstrated: the server has no deliberate bug (it has them only when started for \

@@ -315,8 +315,8 @@ impl Console {
             base.name
         );
         println!(
-            "console: (the ipc server is started with its deliberate bugs; the kernel has them only \
-             when built with the test-suite feature)"
+            "console: (the ipc server is started with its deliberate bugs; the kernel has them \
+             when built with the exploit-demos feature, as make run's and make test's are)"
         );
         let demos = [Demo::Jump, Demo::Peek];
         let mut results = Vec::new();
