@@ -32,7 +32,9 @@ fi
 root=$(mktemp -d "${TMPDIR:-/tmp}/bulkhead-iso.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/boot" "$(dirname "$out")"
-cp "$kernel" "$root/boot/bulkhead.elf"
+# Without its debug information: GRUB also loads the file as the `kernel`
+# module (for the symbol table, which stays), and it stays in memory.
+strip --strip-debug -o "$root/boot/bulkhead.elf" "$kernel"
 # '|' cannot appear in a command line we pass, so it is a safe sed delimiter.
 subst() { sed "s|@CMDLINE@|$cmdline|" "$1"; }
 

@@ -19,11 +19,10 @@ flags="-C relocation-model=static -C force-frame-pointers=yes"
 target_dir="$here/target/user-$mode"
 (cd "$here" && target_cargo "$mode" "$target_dir" "$flags" -p bulkhead-root -p bulkhead-usertests -p bulkhead-bench -p bulkhead-fuzz -p bulkhead-linux-server)
 mkdir -p "$out"
-cp "$target_dir/$target/release/bulkhead-root" "$out/root.elf"
-cp "$target_dir/$target/release/bulkhead-usertests" "$out/usertests.elf"
-cp "$target_dir/$target/release/bulkhead-bench" "$out/bench.elf"
-cp "$target_dir/$target/release/bulkhead-fuzz" "$out/fuzz.elf"
-# The syscall server is loaded once per container: without its debug
-# information it is a twentieth of the size.
-strip --strip-debug -o "$out/linuxsrv.elf" "$target_dir/$target/release/bulkhead-linux-server"
+# Boot modules stay in memory for the whole run: without their debug
+# information (symbols are kept) they take a fraction of it; the syscall
+# server, loaded once per container, is a twentieth of the size.
+for pair in root:root usertests:usertests bench:bench fuzz:fuzz linux-server:linuxsrv; do
+    strip --strip-debug -o "$out/${pair#*:}.elf" "$target_dir/$target/release/bulkhead-${pair%%:*}"
+done
 echo "user-build: $out/root.elf $out/usertests.elf $out/bench.elf $out/fuzz.elf $out/linuxsrv.elf ($mode toolchain)"
