@@ -77,14 +77,20 @@ fn nice_ceiling(x: f64) -> f64 {
         .unwrap_or(10.0 * decade)
 }
 
+/// The smallest positive value (infinity if none) and the largest.
+fn positive_span(values: &[f64]) -> (f64, f64) {
+    let max = values.iter().copied().fold(0.0, f64::max);
+    let min = values
+        .iter()
+        .copied()
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    (min, max)
+}
+
 impl Scale {
     fn for_values(values: &[f64]) -> Scale {
-        let max = values.iter().copied().fold(0.0, f64::max);
-        let min = values
-            .iter()
-            .copied()
-            .filter(|v| *v > 0.0)
-            .fold(f64::INFINITY, f64::min);
+        let (min, max) = positive_span(values);
         if min.is_finite() && max / min >= LOG_SCALE_SPAN {
             let lo_exp = min.log10().floor() as i32;
             let hi_exp = (max.log10().ceil() as i32).max(lo_exp + 1);
@@ -127,12 +133,7 @@ impl Scale {
         match self {
             Scale::Linear { .. } => "Linear scale from 0.".to_string(),
             Scale::Log { .. } => {
-                let max = values.iter().copied().fold(0.0, f64::max);
-                let min = values
-                    .iter()
-                    .copied()
-                    .filter(|v| *v > 0.0)
-                    .fold(f64::INFINITY, f64::min);
+                let (min, max) = positive_span(values);
                 format!(
                     "Log scale (values span {:.1}×): each grid line is 10× the one before.",
                     max / min
