@@ -23,7 +23,7 @@ LIMINE_DIR ?= $(if $(wildcard .limine/limine-bios.sys),$(CURDIR)/.limine,)
 export LIMINE_DIR
 
 KERNEL_SOURCES := $(shell find kernel crates -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
-USER_SOURCES := $(shell find user servers crates/abi crates/elf crates/manifest crates/console -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
+USER_SOURCES := $(shell find user servers crates -name '*.rs' -o -name '*.toml' -o -name '*.ld' 2>/dev/null) Cargo.toml Cargo.lock
 USER_PROGRAMS := $(OUT)/root.elf $(OUT)/usertests.elf $(OUT)/linuxsrv.elf
 # The containers' Linux programs (C, musl) packed into one cpio archive
 # per container, and the manifests naming them (scripts/linux-build.sh).
