@@ -375,12 +375,7 @@ impl Console {
         }
         println!("root: results of the boot and the console session:");
         println!("{}", total.summary_line());
-        let debug_exit = root_cap(root_slots::EXIT_PORTS);
-        bulkhead_rt::exit_emulator(
-            debug_exit,
-            root_cap(root_slots::BOCHS_PORT),
-            total.all_passed(),
-        )
+        crate::end_run(total.all_passed())
     }
 }
 

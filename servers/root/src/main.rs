@@ -117,8 +117,7 @@ fn main(argument: u64) -> i32 {
     }
     let success = total.all_passed();
     if test_run {
-        let debug_exit = root_cap(root_slots::EXIT_PORTS);
-        bulkhead_rt::exit_emulator(debug_exit, root_cap(root_slots::BOCHS_PORT), success);
+        end_run(success);
     }
     if success {
         0
@@ -176,6 +175,12 @@ fn run_bench(module: &ModuleInfo, info: &RootInfo) -> ! {
     // The container benchmarks, when the ISO has a manifest: one container
     // at a time, since the CR3-write counts they report are system-wide.
     let success = native && containers::run(info, false, true).all_passed();
+    end_run(success)
+}
+
+/// Ends the emulator run with the verdict (QEMU's debug-exit port, or
+/// Bochs' shutdown port).
+pub fn end_run(success: bool) -> ! {
     let debug_exit = root_cap(root_slots::EXIT_PORTS);
     bulkhead_rt::exit_emulator(debug_exit, root_cap(root_slots::BOCHS_PORT), success)
 }
@@ -234,12 +239,7 @@ fn run_fuzz(module: &ModuleInfo, info: &RootInfo) -> ! {
     total.passed += linux.passed;
     total.failed += linux.failed;
     println!("{}", total.summary_line());
-    let debug_exit = root_cap(root_slots::EXIT_PORTS);
-    bulkhead_rt::exit_emulator(
-        debug_exit,
-        root_cap(root_slots::BOCHS_PORT),
-        total.all_passed(),
-    )
+    end_run(total.all_passed())
 }
 
 /// How the test suite child went.
