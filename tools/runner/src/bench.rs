@@ -19,6 +19,21 @@
 //! asked for ([`outputs`]): both with the modes compared
 //! ([`mode_report`]), and next to them one SVG chart per container
 //! operation ([`mode_chart`]).
+//!
+//! **Scaling.** With `--scaling-iso` (QEMU only) a second boot follows a
+//! main boot that passed: the scaling ISO (same kernel, N idle containers
+//! kept alive by its root server) on the same accelerator, icount under TCG,
+//! with `--scaling-memory` (default [`SCALING_MEMORY`]), the same timeout,
+//! its transcript appended to the same log. [`judge_scaling`] judges it as
+//! the main boot and takes only its `scaling.` results into the report (the
+//! kernel's own lines it repeats are dropped); a `scaling.` name both boots
+//! printed, CPU features (PCID, INVPCID, SMEP, SMAP, XSAVE) that differ
+//! between them, or a scaling boot without `scaling.` results fail the run,
+//! as any failure of that boot does (`runner: FAIL: bench: scaling boot:
+//! ...`). The outputs then have a "Scaling" section, a `"scaling"` JSON
+//! object ([`scaling_report`]) and a `scaling.svg` chart
+//! ([`scaling_chart`]); they come from whatever `scaling.` results the
+//! report holds, so a main ISO that prints them gets them too.
 
 use crate::bench_report::{self, Host, Report};
 use crate::bochs;
@@ -28,7 +43,7 @@ use crate::program::QEMU;
 use crate::protocol::PANIC_MARKER;
 use crate::qemu::{qemu_args, Serial};
 use crate::verdict::{End, FAILURE_STATUS, SUCCESS_STATUS};
-use crate::{mode_chart, mode_report};
+use crate::{mode_chart, mode_report, scaling_chart, scaling_report};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,6 +52,16 @@ use std::time::Duration;
 /// The `-cpu` model `qemu::qemu_args` passes (a unit test keeps them in
 /// step).
 pub const QEMU_CPU: &str = "max";
+/// QEMU's memory size for the scaling boot unless `--scaling-memory` says.
+pub const SCALING_MEMORY: &str = "2G";
+
+/// The second boot `--scaling-iso` asks for (QEMU only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalingBoot {
+    pub iso: PathBuf,
+    /// QEMU's memory size for it: room for a thousand containers.
+    pub memory: String,
+}
 
 /// What `bench` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +78,10 @@ pub struct BenchOptions {
     pub json: Option<PathBuf>,
     /// Where to write the Markdown table.
     pub markdown: Option<PathBuf>,
-    /// Where to copy the guest transcript.
+    /// Where to copy the guest transcript (both boots).
     pub log: Option<PathBuf>,
+    /// The scaling benchmark's boot, after the main one.
+    pub scaling: Option<ScalingBoot>,
 }
 
 impl BenchOptions {
@@ -66,6 +93,15 @@ impl BenchOptions {
             accel: self.accel,
             icount: self.accel == Accel::Tcg,
             extra: Vec::new(),
+        }
+    }
+
+    /// The scaling boot's machine: the main one with its ISO and memory.
+    pub fn scaling_machine(&self, boot: &ScalingBoot) -> Machine {
+        Machine {
+            iso: boot.iso.clone(),
+            memory: boot.memory.clone(),
+            ..self.machine()
         }
     }
 
@@ -126,7 +162,23 @@ pub fn evaluate<S: AsRef<str>>(lines: &[S], end: &End, host: &Host) -> Result<Re
         return Err(format!("the kernel panicked: {}", panic.as_ref().trim()));
     }
     check_end(end)?;
-    bench_report::collect(lines, host)
+    let report = bench_report::collect(lines, host)?;
+    scaling_report::collect(&report)?;
+    Ok(report)
+}
+
+/// Judges the scaling boot like the main one ([`evaluate`]) and merges its
+/// `scaling.` results into the main report
+/// ([`scaling_report::merge`]: same CPU features, no name twice).
+pub fn judge_scaling<S: AsRef<str>>(
+    mut main: Report,
+    lines: &[S],
+    end: &End,
+    host: &Host,
+) -> Result<Report, String> {
+    let judged = evaluate(lines, end, host).and_then(|boot| scaling_report::merge(&mut main, boot));
+    judged.map_err(|reason| format!("scaling boot: {reason}"))?;
+    Ok(main)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
@@ -139,7 +191,7 @@ fn write_file(path: &Path, text: &str) -> Result<(), String> {
 /// What a finished run prints and writes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outputs {
-    /// The Markdown report, the modes compared at its end.
+    /// The Markdown report, the modes compared and the scaling after it.
     pub markdown: String,
     /// Files to write: the JSON, the Markdown, then the charts.
     pub files: Vec<(PathBuf, String)>,
@@ -148,39 +200,50 @@ pub struct Outputs {
 }
 
 /// The outputs of a run: the Markdown report with the "Modes compared"
-/// section, the JSON with its `"modes"` object, and one chart per container
-/// operation next to the Markdown file (or else the JSON file; none
-/// without either).
+/// and "Scaling" sections, the JSON with its `"modes"` and `"scaling"`
+/// objects, and one chart per container operation and one of the scaling
+/// next to the Markdown file (or else the JSON file; none without either).
+/// The scaling parts are left out without `scaling.` results (and when
+/// they do not parse, which [`evaluate`] catches first).
 pub fn outputs(report: &Report, options: &BenchOptions) -> Outputs {
     let comparison = mode_report::compare(report);
+    let scaling = scaling_report::collect(report).ok().flatten();
     let anchor = options.markdown.as_deref().or(options.json.as_deref());
-    let charts = match anchor {
-        Some(path) => {
-            let stem = path
-                .file_stem()
-                .map_or_else(|| "results".into(), |s| s.to_string_lossy());
-            mode_chart::charts(&comparison, &stem)
-        }
+    let stem = anchor.map(|path| {
+        path.file_stem()
+            .map_or_else(|| "results".into(), |s| s.to_string_lossy())
+    });
+    let charts = match &stem {
+        Some(stem) => mode_chart::charts(&comparison, stem),
         None => Vec::new(),
     };
     let listed: Vec<(String, String)> = charts
         .iter()
         .map(|c| (c.op.clone(), c.file.clone()))
         .collect();
+    let mut charts: Vec<(String, String)> = charts.into_iter().map(|c| (c.file, c.svg)).collect();
     let mut markdown = bench_report::to_markdown(report);
     markdown.push_str(&mode_report::to_markdown(&comparison, &listed));
+    let mut extra = vec![("modes", mode_report::to_json(&comparison))];
+    if let Some(scaling) = &scaling {
+        let chart = stem
+            .filter(|_| !scaling.rows.is_empty())
+            .map(|stem| (scaling_chart::file_name(&stem), scaling_chart::svg(scaling)));
+        let file = chart.as_ref().map(|(file, _)| file.as_str());
+        markdown.push_str(&scaling_report::to_markdown(scaling, file));
+        extra.push(("scaling", scaling_report::to_json(scaling)));
+        charts.extend(chart);
+    }
     let mut files = Vec::new();
     if let Some(path) = &options.json {
-        let modes = mode_report::to_json(&comparison);
-        let json = bench_report::to_json_with(report, &[("modes", modes)]);
-        files.push((path.clone(), json));
+        files.push((path.clone(), bench_report::to_json_with(report, &extra)));
     }
     if let Some(path) = &options.markdown {
         files.push((path.clone(), markdown.clone()));
     }
     let dir = anchor.and_then(Path::parent).unwrap_or(Path::new(""));
     let count = charts.len();
-    files.extend(charts.into_iter().map(|c| (dir.join(c.file), c.svg)));
+    files.extend(charts.into_iter().map(|(file, svg)| (dir.join(file), svg)));
     Outputs {
         markdown,
         files,
@@ -188,22 +251,79 @@ pub fn outputs(report: &Report, options: &BenchOptions) -> Outputs {
     }
 }
 
-/// Boots the ISO under QEMU; returns the guest's lines and how QEMU ended.
-fn boot_qemu(options: &BenchOptions, sink: &mut Sink) -> Result<(Vec<String>, End), String> {
+/// Boots `machine` under QEMU; returns the guest's lines and how QEMU
+/// ended.
+fn boot_qemu(
+    machine: &Machine,
+    timeout_secs: u64,
+    sink: &mut Sink,
+) -> Result<(Vec<String>, End), String> {
     let program = QEMU.locate()?;
-    let machine = options.machine();
     if !machine.iso.is_file() {
         return Err(format!("ISO not found: {}", machine.iso.display()));
     }
     let mut command = Command::new(&program);
-    command.args(qemu_args(&machine, Serial::Stdio));
-    let timeout = Duration::from_secs(options.timeout_secs);
+    command.args(qemu_args(machine, Serial::Stdio));
+    let timeout = Duration::from_secs(timeout_secs);
     run_streaming(command, timeout, sink).map_err(|e| format!("running {}: {e}", program.display()))
+}
+
+/// Boots the main ISO and judges it: `Ok(Err(reason))` is a failed run.
+fn main_boot(
+    options: &BenchOptions,
+    host: &Host,
+    sink: &mut Sink,
+) -> Result<Result<Report, String>, String> {
+    Ok(match options.emulator {
+        Emulator::Qemu => {
+            let (lines, end) = boot_qemu(&options.machine(), options.timeout_secs, sink)?;
+            evaluate(&lines, &end, host)
+        }
+        Emulator::Bochs => {
+            let timeout = Duration::from_secs(options.timeout_secs);
+            let mut boot = bochs::boot(&options.iso, timeout, sink)?;
+            let verdict = evaluate(&boot.lines, &boot.end, host);
+            if verdict.is_err() {
+                boot.keep_files();
+            }
+            verdict
+        }
+    })
+}
+
+/// Boots the scaling ISO after the main boot gave `main`, judges it and
+/// merges its results ([`judge_scaling`]): `Ok(Err(reason))` is a failed
+/// run.
+fn scaling_boot(
+    options: &BenchOptions,
+    boot: &ScalingBoot,
+    main: Report,
+    sink: &mut Sink,
+) -> Result<Result<Report, String>, String> {
+    let machine = options.scaling_machine(boot);
+    sink.line(&format!(
+        "runner: bench: scaling boot of {} with {} of memory",
+        machine.iso.display(),
+        machine.memory
+    ))
+    .map_err(|e| format!("writing the log: {e}"))?;
+    let (lines, end) = boot_qemu(&machine, options.timeout_secs, sink)?;
+    let host = main.host.clone();
+    Ok(judge_scaling(main, &lines, &end, &host))
 }
 
 /// Runs the benchmarks. Returns our exit code (0 pass, 1 fail); an `Err` is
 /// an environment problem (exit 2).
 pub fn run(options: &BenchOptions) -> Result<i32, String> {
+    if let Some(boot) = &options.scaling {
+        if options.emulator == Emulator::Bochs {
+            return Err("--scaling-iso is for QEMU".to_string());
+        }
+        // Before the main boot, which takes minutes.
+        if !boot.iso.is_file() {
+            return Err(format!("scaling ISO not found: {}", boot.iso.display()));
+        }
+    }
     let mut sink = Sink::new(options.log.as_deref()).map_err(|e| {
         let path = options.log.as_deref().unwrap_or("?".as_ref());
         format!("cannot create log {}: {e}", path.display())
@@ -211,21 +331,10 @@ pub fn run(options: &BenchOptions) -> Result<i32, String> {
     let host = options.host();
     sink.line(&options.banner())
         .map_err(|e| format!("writing the log: {e}"))?;
-    let verdict = match options.emulator {
-        Emulator::Qemu => {
-            let (lines, end) = boot_qemu(options, &mut sink)?;
-            evaluate(&lines, &end, &host)
-        }
-        Emulator::Bochs => {
-            let timeout = Duration::from_secs(options.timeout_secs);
-            let mut boot = bochs::boot(&options.iso, timeout, &mut sink)?;
-            let verdict = evaluate(&boot.lines, &boot.end, &host);
-            if verdict.is_err() {
-                boot.keep_files();
-            }
-            verdict
-        }
-    };
+    let mut verdict = main_boot(options, &host, &mut sink)?;
+    if let (Ok(main), Some(boot)) = (&verdict, &options.scaling) {
+        verdict = scaling_boot(options, boot, main.clone(), &mut sink)?;
+    }
     let report = match verdict {
         Ok(report) => report,
         Err(reason) => {
@@ -261,8 +370,18 @@ pub fn run(options: &BenchOptions) -> Result<i32, String> {
         Emulator::Qemu => String::new(),
         Emulator::Bochs => " (Bochs emulator figures, not hardware cycles)".to_string(),
     };
+    let scaling = match options.scaling {
+        Some(_) => {
+            let count = report
+                .results
+                .iter()
+                .filter(|r| r.name.starts_with(scaling_report::PREFIX));
+            format!(" ({} from the scaling boot)", count.count())
+        }
+        None => String::new(),
+    };
     sink.line(&format!(
-        "runner: PASS: bench: {} results in {}{what}{saved}",
+        "runner: PASS: bench: {} results{scaling} in {}{what}{saved}",
         report.results.len(),
         host.counter_unit()
     ))

@@ -5,7 +5,7 @@
 //! untouched. Each subcommand lists the flags it accepts; anything else is a
 //! usage error, reported as a message for `main` to print.
 
-use crate::bench::BenchOptions;
+use crate::bench::{BenchOptions, ScalingBoot, SCALING_MEMORY};
 use crate::verdict::Kind;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,6 +21,7 @@ usage:
                         [--log FILE]
   bulkhead-runner bench --iso PATH [--emulator qemu|bochs] [--accel tcg|kvm] [--timeout SECS]
                         [--memory SIZE] [--json FILE] [--markdown FILE] [--log FILE]
+                        [--scaling-iso PATH [--scaling-memory SIZE]]
 
 REASON is one of: failed-test, panic, triple-fault, timeout, missing-summary, exception,
 no-pcid. --require-pcid fails the run unless the kernel's banner says 'PCID yes' and
@@ -28,8 +29,10 @@ no-pcid. --require-pcid fails the run unless the kernel's banner says 'PCID yes'
 bench boots QEMU TCG with -icount shift=0,sleep=off (figures count instructions) or KVM
 without icount (figures are cycles), or with --emulator bochs Bochs on corei7_haswell_4770
 (PCID, INVPCID; figures are emulated instructions, labelled as emulator figures; no --accel
-or --memory), prints a Markdown table and writes the files asked for.
-Defaults: --timeout 120, --memory 128M, --accel tcg, --emulator qemu.
+or --memory), prints a Markdown table and writes the files asked for. With --scaling-iso it
+then boots that ISO the same way (QEMU only, with --scaling-memory; the same timeout and log)
+and adds its scaling.* results: a Scaling section, a \"scaling\" JSON object and a chart.
+Defaults: --timeout 120, --memory 128M, --scaling-memory 2G, --accel tcg, --emulator qemu.
 Environment: BULKHEAD_QEMU and BULKHEAD_BOCHS override the emulator binaries.
 Exit codes: 0 pass, 1 fail, 2 usage or environment error.";
 
@@ -94,7 +97,16 @@ const TEST_FLAGS: &[&str] = &["iso", "timeout", "memory", "accel", "expect-failu
 const RUN_FLAGS: &[&str] = &["iso", "memory", "accel"];
 const BOCHS_FLAGS: &[&str] = &["iso", "timeout", "expect-failure", "log"];
 const BENCH_FLAGS: &[&str] = &[
-    "iso", "emulator", "accel", "timeout", "memory", "json", "markdown", "log",
+    "iso",
+    "emulator",
+    "accel",
+    "timeout",
+    "memory",
+    "json",
+    "markdown",
+    "log",
+    "scaling-iso",
+    "scaling-memory",
 ];
 const TEST_SWITCHES: &[&str] = &["icount", "require-pcid"];
 const RUN_SWITCHES: &[&str] = &["icount"];
@@ -235,11 +247,30 @@ fn parse_bench(mut raw: Raw) -> Result<Command, String> {
                 ));
             }
         }
+        for flag in ["scaling-iso", "scaling-memory"] {
+            if raw.values.contains_key(flag) {
+                return Err(format!(
+                    "--{flag} is for QEMU; the scaling boot needs more than Bochs' 128 MiB"
+                ));
+            }
+        }
     }
     let memory = raw.take("memory").unwrap_or_else(|| "128M".to_string());
     if memory.is_empty() {
         return Err("--memory needs a size such as 128M".to_string());
     }
+    let scaling_memory = raw.take("scaling-memory");
+    let scaling = match (raw.take("scaling-iso"), scaling_memory) {
+        (None, None) => None,
+        (None, Some(_)) => return Err("--scaling-memory needs --scaling-iso".to_string()),
+        (Some(_), Some(memory)) if memory.is_empty() => {
+            return Err("--scaling-memory needs a size such as 2G".to_string())
+        }
+        (Some(iso), memory) => Some(ScalingBoot {
+            iso: PathBuf::from(iso),
+            memory: memory.unwrap_or_else(|| SCALING_MEMORY.to_string()),
+        }),
+    };
     Ok(Command::Bench(BenchOptions {
         iso: take_iso(&mut raw)?,
         emulator,
@@ -249,6 +280,7 @@ fn parse_bench(mut raw: Raw) -> Result<Command, String> {
         json: raw.take("json").map(PathBuf::from),
         markdown: raw.take("markdown").map(PathBuf::from),
         log: raw.take("log").map(PathBuf::from),
+        scaling,
     }))
 }
 

@@ -19,6 +19,8 @@ mod mode_report;
 mod program;
 mod protocol;
 mod qemu;
+mod scaling_chart;
+mod scaling_report;
 mod verdict;
 
 use cli::Command;

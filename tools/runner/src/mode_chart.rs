@@ -65,7 +65,7 @@ enum Scale {
 
 /// The smallest round number (1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6 or 8 ×
 /// 10^k, all with round quarters) at or above `x`.
-fn nice_ceiling(x: f64) -> f64 {
+pub(crate) fn nice_ceiling(x: f64) -> f64 {
     if x.is_nan() || x <= 0.0 {
         return 1.0;
     }
@@ -171,7 +171,7 @@ fn colour(mode: &str) -> &'static str {
 }
 
 /// What the figures count, in a few words.
-fn counter_words(engine: Engine) -> &'static str {
+pub(crate) fn counter_words(engine: Engine) -> &'static str {
     match engine {
         Engine::Tcg => {
             "QEMU TCG with -icount: RDTSC counts instructions (a path length), not cycles"

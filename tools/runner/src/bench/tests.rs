@@ -14,6 +14,7 @@ fn options(accel: Accel) -> BenchOptions {
         json: None,
         markdown: None,
         log: None,
+        scaling: None,
     }
 }
 
@@ -233,4 +234,203 @@ fn files_are_written_with_their_directories() {
     write_file(&path, "{}\n").unwrap();
     assert_eq!(fs::read_to_string(&path).unwrap(), "{}\n");
     fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn scaling_command_line() {
+    let line = "bench --iso b.iso --timeout 60 --scaling-iso s.iso";
+    let Ok(crate::cli::Command::Bench(parsed)) = parse(line) else {
+        panic!("not a bench command");
+    };
+    let boot = ScalingBoot {
+        iso: "s.iso".into(),
+        memory: "2G".into(),
+    };
+    assert_eq!(
+        parsed,
+        BenchOptions {
+            scaling: Some(boot.clone()),
+            ..options(Accel::Tcg)
+        }
+    );
+    let machine = parsed.scaling_machine(&boot);
+    let main = parsed.machine();
+    assert_eq!(
+        (machine.iso.as_path(), machine.memory.as_str()),
+        (Path::new("s.iso"), "2G")
+    );
+    assert_eq!((machine.accel, machine.icount), (main.accel, main.icount));
+    let line = "bench --iso b.iso --accel kvm --scaling-iso=s.iso --scaling-memory 4G";
+    let Ok(crate::cli::Command::Bench(parsed)) = parse(line) else {
+        panic!("not a bench command");
+    };
+    let machine = parsed.scaling_machine(parsed.scaling.as_ref().unwrap());
+    assert_eq!(
+        (machine.memory.as_str(), machine.accel, machine.icount),
+        ("4G", Accel::Kvm, false)
+    );
+    assert!(parse("bench --iso b.iso --scaling-memory 4G")
+        .unwrap_err()
+        .contains("--scaling-memory needs --scaling-iso"));
+    assert!(
+        parse("bench --iso b.iso --scaling-iso s.iso --scaling-memory=")
+            .unwrap_err()
+            .contains("needs a size")
+    );
+    assert!(parse("bench --iso b.iso --scaling-iso")
+        .unwrap_err()
+        .contains("needs a value"));
+    for bochs in [
+        "bench --iso b.iso --emulator bochs --scaling-iso s.iso",
+        "bench --iso b.iso --emulator bochs --scaling-iso s.iso --scaling-memory 2G",
+    ] {
+        assert!(parse(bochs)
+            .unwrap_err()
+            .contains("--scaling-iso is for QEMU"));
+    }
+    assert!(crate::cli::USAGE.contains("[--scaling-iso PATH [--scaling-memory SIZE]]"));
+}
+
+/// A transcript of one boot: the environment lines (PCID `pcid`), the
+/// kernel's own line, then `extra`.
+fn boot_lines(pcid: &str, extra: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> = [
+        "bench-env: accelerator tcg",
+        "bench-env: cpu.model QEMU TCG CPU version 2.5+",
+        "bench-env: invpcid no",
+        "bench-env: smep yes",
+        "bench-env: smap yes",
+        "bench-env: xsave yes",
+        "bench: cr3.load.flush 1 instructions (mov cr3)",
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    lines.push(format!("bench-env: pcid {pcid}"));
+    lines.extend(extra.iter().map(|l| l.to_string()));
+    lines
+}
+
+#[test]
+fn the_scaling_boot_is_judged_and_merged() {
+    let host = options(Accel::Tcg).host();
+    let ok = End::Exited {
+        status: SUCCESS_STATUS,
+    };
+    let main_lines = boot_lines("no", &["bench: syscall.null.native 213 instructions"]);
+    let main = evaluate(&main_lines, &ok, &host).unwrap();
+    let scaling_lines = boot_lines(
+        "no",
+        &[
+            "bench: scaling.pcids 0 pcids (none)",
+            "[bench] bench: scaling.n10.getpid.ipc 695 instructions (ipc)",
+        ],
+    );
+    let merged = judge_scaling(main.clone(), &scaling_lines, &ok, &host).unwrap();
+    let names: Vec<&str> = merged.results.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "cr3.load.flush",
+            "syscall.null.native",
+            "scaling.pcids",
+            "scaling.n10.getpid.ipc"
+        ]
+    );
+    assert_eq!(merged.env, main.env);
+    let fail = |lines: &[String], end: &End| judge_scaling(main.clone(), lines, end, &host);
+    let reason = fail(&scaling_lines, &End::TimedOut { secs: 60 }).unwrap_err();
+    assert_eq!(reason, "scaling boot: no end after 60 s (host timeout)");
+    let mut panicked = scaling_lines.clone();
+    panicked.push("KERNEL PANIC: out of frames".to_string());
+    assert!(fail(&panicked, &ok)
+        .unwrap_err()
+        .starts_with("scaling boot: the kernel panicked"));
+    let pcid = boot_lines("yes", &["bench: scaling.n1.getpid.ipc 1 instructions"]);
+    assert_eq!(
+        fail(&pcid, &ok).unwrap_err(),
+        "scaling boot: the CPU features differ: PCID yes in the scaling boot, no in the main boot"
+    );
+    let without_env: Vec<String> = scaling_lines
+        .iter()
+        .filter(|l| !l.contains("smap"))
+        .cloned()
+        .collect();
+    assert!(fail(&without_env, &ok)
+        .unwrap_err()
+        .starts_with("scaling boot: no 'bench-env: smap' line"));
+    let bad_n = boot_lines("no", &["bench: scaling.nX.getpid.ipc 1 instructions"]);
+    assert!(fail(&bad_n, &ok)
+        .unwrap_err()
+        .contains("'nX' is not n followed by a number"));
+    let main_bad_n = boot_lines("no", &["bench: scaling.n1x.address_spaces 3 spaces"]);
+    assert!(evaluate(&main_bad_n, &ok, &host).is_err());
+    let kernel_only = boot_lines("no", &[]);
+    assert!(fail(&kernel_only, &ok)
+        .unwrap_err()
+        .contains("no 'bench: scaling."));
+    let twice = evaluate(&scaling_lines, &ok, &host).unwrap();
+    let reason = judge_scaling(twice, &scaling_lines, &ok, &host).unwrap_err();
+    assert_eq!(
+        reason,
+        "scaling boot: 'scaling.pcids' reported by both boots"
+    );
+}
+
+#[test]
+fn outputs_add_the_scaling() {
+    use crate::bench_report::Engine;
+    use crate::mode_report::tests::{getpid, report};
+    use crate::scaling_report::tests::scaling_records;
+    let mut records = getpid();
+    records.extend(scaling_records("256").into_iter().skip(1));
+    let report = report(Engine::Tcg, records);
+    let both = BenchOptions {
+        json: Some("out/r.json".into()),
+        markdown: Some("out/r.md".into()),
+        ..options(Accel::Tcg)
+    };
+    let out = outputs(&report, &both);
+    let paths: Vec<&Path> = out.files.iter().map(|(p, _)| p.as_path()).collect();
+    assert_eq!(
+        paths,
+        [
+            "out/r.json",
+            "out/r.md",
+            "out/r-mode-getpid.svg",
+            "out/r-scaling.svg"
+        ]
+        .map(Path::new)
+    );
+    assert_eq!(out.charts, 2);
+    let json = &out.files[0].1;
+    assert!(json.contains("\n  },\n  \"modes\": {\n"));
+    assert!(json.contains("\n  },\n  \"scaling\": {\n    \"pcids\": 256,\n"));
+    assert!(json.ends_with("\n    ]\n  }\n}\n"));
+    assert_json_balanced(json);
+    let modes = out.markdown.find("\n## Modes compared\n").unwrap();
+    let scaling = out.markdown.find("\n## Scaling\n").unwrap();
+    assert!(modes < scaling);
+    assert!(out
+        .markdown
+        .ends_with("\nChart: [r-scaling.svg](r-scaling.svg)\n"));
+    assert!(out.files[3].1.contains("<title>Scaling: getpid (ipc)"));
+    let json_only = BenchOptions {
+        json: Some("results.json".into()),
+        ..options(Accel::Tcg)
+    };
+    let out = outputs(&report, &json_only);
+    assert_eq!(out.files.last().unwrap().0, Path::new("scaling.svg"));
+    let neither = outputs(&report, &options(Accel::Tcg));
+    assert!(neither.files.is_empty() && neither.charts == 0);
+    assert!(neither
+        .markdown
+        .ends_with("(no --markdown or --json path to put it next to).\n"));
+    // Without scaling results: no section, no object, no chart.
+    let plain = outputs(
+        &crate::mode_report::tests::report(Engine::Tcg, getpid()),
+        &both,
+    );
+    assert!(!plain.markdown.contains("## Scaling") && plain.charts == 1);
+    assert!(!plain.files[0].1.contains("\"scaling\""));
 }
