@@ -40,7 +40,8 @@
 //! ```
 //!
 //! `bulkhead-runner bench` adds a `"modes"` object after `"env"`
-//! ([`to_json_with`], shape in `crate::mode_report`).
+//! ([`to_json_with`], shape in `crate::mode_report`), then a `"scaling"`
+//! object when there are `scaling.` results (`crate::scaling_report`).
 //!
 //! Under Bochs `accelerator` is `"bochs"`, `icount` is `false`, `qemu_cpu`
 //! gives way to `bochs_cpu`, `bochs_ips` and `bochs_clock`, a `figures` key

@@ -4,8 +4,9 @@
 //! `test` runs QEMU headless with a host timeout, streams the guest's lines,
 //! and prints one `runner: PASS: ...` or `runner: FAIL: ...` verdict line; `run`
 //! boots interactively; `bochs` runs the same judged test under Bochs; `bench`
-//! boots a benchmark ISO and prints and saves its results. Exit codes: 0 pass,
-//! 1 fail, 2 usage or environment error.
+//! boots a benchmark ISO (and with `--scaling-iso` the scaling benchmark's ISO
+//! after it) and prints and saves the results. Exit codes: 0 pass, 1 fail, 2
+//! usage or environment error.
 
 #![forbid(unsafe_code)]
 
