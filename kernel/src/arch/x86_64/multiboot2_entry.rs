@@ -35,8 +35,12 @@ use core::arch::global_asm;
 pub const KERNEL_VMA: u64 = 0xffff_ffff_8000_0000;
 /// Base of the physical-memory window the Multiboot2 path provides.
 pub const PHYS_WINDOW: u64 = 0xffff_8000_0000_0000;
-/// Size of the Multiboot2 boot stack.
-const BOOT_STACK_SIZE: usize = 64 * 1024;
+/// Size of the Multiboot2 boot stack: the same 256 KiB the Limine path
+/// asks for. The boot path keeps several copies of the memory map (512
+/// regions each) on it; at 64 KiB it overflowed into `boot_pd_window`, the
+/// page directories below it, and wiped the window's entries above 1 GiB,
+/// which went unnoticed until a machine had more than 1 GiB of RAM.
+const BOOT_STACK_SIZE: usize = 256 * 1024;
 
 global_asm!(
     r#"
