@@ -33,7 +33,19 @@ const STACK_PAGES: u64 = 16;
 /// (kernel stacks and heap-backed bookkeeping of early objects).
 const KERNEL_RESERVE_PAGES: u64 = 1024;
 const ROOT_PRIORITY: u8 = 16;
-const ROOT_TABLE_SLOTS: u32 = 1024;
+/// Slots of the root server's table: one per 64 pages of free memory
+/// (a container holds about six root capabilities and needs far more
+/// than 64 pages), between these bounds. 2 GiB gives room for a thousand
+/// containers; a small machine does not spend a large contiguous block of
+/// its heap on slots it cannot use.
+const ROOT_TABLE_SLOTS: (u32, u32) = (1024, 8192);
+const PAGES_PER_ROOT_SLOT: u64 = 64;
+
+/// The root table's size for `pages` of free memory.
+fn root_table_slots(pages: u64) -> u32 {
+    let (least, most) = ROOT_TABLE_SLOTS;
+    u32::try_from(pages / PAGES_PER_ROOT_SLOT).map_or(most, |n| n.clamp(least, most))
+}
 
 /// Why the root server could not be started.
 #[derive(Debug)]
@@ -114,7 +126,7 @@ pub fn start(boot: &BootInfo, test_run: Option<TestRun>) -> Result<ThreadId, Sta
     map_new(k, to, ROOT_INFO_ADDR, 1, Rights::READ, info_bytes, 0)?;
     let table = k
         .caps
-        .create_table(ROOT_TABLE_SLOTS)
+        .create_table(root_table_slots(pages))
         .map_err(crate::object::cap_error)?;
     let table_obj = k.insert(Object::Table(table), None);
     let Some(Object::Space(s)) = k.get(space) else {

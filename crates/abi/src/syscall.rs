@@ -135,6 +135,14 @@ pub enum Syscall {
     /// → r0 nanoseconds since boot (monotonic, from the TSC), r1 the TSC
     /// frequency in Hz.
     ClockRead = 112,
+    /// → r0 frames the kernel holds on behalf of the objects that exist
+    /// (user page tables, thread stacks, the in-kernel containers' arenas:
+    /// every frame in use that neither a Frames object owns nor r2
+    /// counts), r1 bytes allocated on the kernel's shared heap, r2 frames
+    /// the kernel keeps once it has grown into them (its heap's and its own
+    /// page tables'). For the scaling benchmark's kernel memory per
+    /// container and for leak checks, which must not count r2's growth.
+    KernelMemory = 113,
     /// a0 memory cap, a1 endpoint (WRITE), a2 mode ([`crate::container::Mode`]),
     /// and for the in-kernel modes a3 a pointer to a
     /// [`crate::container::KernelSetup`] → r0 a new container. In `ipc`
@@ -159,7 +167,7 @@ pub enum Syscall {
 
 impl Syscall {
     /// Every call, for decoding and for the documentation check.
-    pub const ALL: [Syscall; 55] = [
+    pub const ALL: [Syscall; 56] = [
         Syscall::Null,
         Syscall::Yield,
         Syscall::Sleep,
@@ -211,6 +219,7 @@ impl Syscall {
         Syscall::KernelCounters,
         Syscall::KernelCheck,
         Syscall::ClockRead,
+        Syscall::KernelMemory,
         Syscall::ContainerCreate,
         Syscall::ContainerAddThread,
         Syscall::ContainerStop,

@@ -88,12 +88,27 @@ pub fn grow_from_frames(total_frames: u64) {
     }
 }
 
-/// Free heap below which [`ensure_headroom`] grows the heap.
+/// Free heap below which [`ensure_headroom`] grows the heap, at least.
 const HEADROOM: usize = 1 << 20;
-/// Pages added per growth step.
+/// Pages added per growth step, at least.
 const GROWTH_PAGES: usize = 512;
+/// Pages added per growth step, at most (32 MiB).
+const MAX_GROWTH_PAGES: usize = 8192;
 
-/// Grows the heap from free frames when less than [`HEADROOM`] is left.
+/// Pages to add in one growth step of a heap that owns `total` bytes: a
+/// quarter of it (a power of two, between [`GROWTH_PAGES`] and
+/// [`MAX_GROWTH_PAGES`]). The heap's largest records are vectors that
+/// double (the object and table lists grow with every container), so the
+/// free space must grow with the heap: a fixed step leaves no free block
+/// large enough once a few thousand objects exist.
+fn growth_pages(total: usize) -> usize {
+    (total / 4 / PAGE_SIZE as usize)
+        .next_power_of_two()
+        .clamp(GROWTH_PAGES, MAX_GROWTH_PAGES)
+}
+
+/// Grows the heap from free frames when less than half a growth step
+/// (and never less than [`HEADROOM`]) is left.
 ///
 /// Called where no heap lock is held (at the end of every system call),
 /// never from inside an allocation: the frame allocator itself allocates
@@ -103,18 +118,26 @@ const GROWTH_PAGES: usize = 512;
 /// is smaller than free memory, so quotas run out before the heap does.
 pub fn ensure_headroom() {
     let (used, total) = stats();
-    if total - used >= HEADROOM {
+    let pages = growth_pages(total);
+    let headroom = (pages * PAGE_SIZE as usize / 2).max(HEADROOM);
+    if total - used >= headroom {
         return;
     }
-    if let Ok(phys) = frames::alloc_contiguous(GROWTH_PAGES) {
+    if let Ok(phys) = frames::alloc_contiguous(pages) {
         let start = super::phys_to_virt(phys) as usize;
         // SAFETY: the run was just allocated for the heap and is mapped
         // through the window; it is never freed.
         unsafe {
             HEAP.lock()
-                .add_to_heap(start, start + GROWTH_PAGES * PAGE_SIZE as usize)
+                .add_to_heap(start, start + pages * PAGE_SIZE as usize)
         };
     }
+}
+
+/// Frames the heap has taken from the frame allocator (all it owns but
+/// the static bootstrap arena); they are never given back.
+pub fn frames_owned() -> u64 {
+    (stats().1.saturating_sub(BOOTSTRAP_SIZE) / PAGE_SIZE as usize) as u64
 }
 
 /// (bytes requested by live allocations, bytes the heap owns).

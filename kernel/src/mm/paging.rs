@@ -25,6 +25,7 @@
 use super::frames::{self, OutOfFrames};
 use crate::boot::BootInfo;
 use bulkhead_memmap::RegionKind;
+use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 use x86_64::registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags};
 use x86_64::structures::paging::mapper::{MapToError, Translate, TranslateResult, UnmapError};
@@ -98,12 +99,24 @@ impl Access {
 /// Physical address of the kernel PML4 (0 until [`init`] ran).
 static KERNEL_PML4: Mutex<u64> = Mutex::new(0);
 
+/// Allocates the frames of the kernel's own page tables, and counts them.
 struct TableFrames;
+
+/// Frames the kernel's own page tables hold. They grow with what the
+/// kernel half maps (the window, kernel stacks, arenas) and only the
+/// arenas' are given back ([`release_empty_tables`]).
+static TABLE_FRAMES: AtomicU64 = AtomicU64::new(0);
+
+/// Frames the kernel's own page tables hold.
+pub fn table_frames() -> u64 {
+    TABLE_FRAMES.load(Ordering::Relaxed)
+}
 
 // SAFETY: every frame returned is freshly allocated, zeroed and unused.
 unsafe impl FrameAllocator<Size4KiB> for TableFrames {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
         let phys = frames::alloc_zeroed().ok()?;
+        TABLE_FRAMES.fetch_add(1, Ordering::Relaxed);
         Some(PhysFrame::containing_address(PhysAddr::new(phys)))
     }
 }
@@ -224,6 +237,7 @@ fn preallocate_kernel_half(m: &mut OffsetPageTable) -> Result<(), MapError> {
     for entry in m.level_4_table_mut().iter_mut().skip(256) {
         if entry.is_unused() {
             let table = frames::alloc_zeroed()?;
+            TABLE_FRAMES.fetch_add(1, Ordering::Relaxed);
             entry.set_addr(PhysAddr::new(table), flags);
         }
     }
@@ -267,7 +281,10 @@ fn build(m: &mut OffsetPageTable, boot: &BootInfo) -> Result<(), MapError> {
 /// Builds the kernel's page tables and switches to them.
 pub fn init(boot: &BootInfo) {
     let pml4 = match frames::alloc_zeroed() {
-        Ok(p) => p,
+        Ok(p) => {
+            TABLE_FRAMES.fetch_add(1, Ordering::Relaxed);
+            p
+        }
         Err(e) => panic!("paging: no frame for the kernel PML4: {e}"),
     };
     // SAFETY: the PML4 frame is fresh and not yet shared.
@@ -338,6 +355,7 @@ pub fn release_empty_tables(start: u64, end: u64) {
                         pd_entry.set_unused();
                         // SAFETY: an empty PT no entry points at any more.
                         unsafe { frames::free(frame) };
+                        TABLE_FRAMES.fetch_sub(1, Ordering::Relaxed);
                     }
                     mib += TWO_MIB;
                 }
@@ -346,6 +364,7 @@ pub fn release_empty_tables(start: u64, end: u64) {
                     pdpt_entry.set_unused();
                     // SAFETY: an empty PD no entry points at any more.
                     unsafe { frames::free(frame) };
+                    TABLE_FRAMES.fetch_sub(1, Ordering::Relaxed);
                 }
             }
             gib += GIB;

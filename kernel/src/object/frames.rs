@@ -57,6 +57,15 @@ impl Frames {
         self.pages.len() as u64
     }
 
+    /// Number of pages this object allocated (0 for borrowed memory).
+    pub fn owned_count(&self) -> u64 {
+        if self.owned {
+            self.count()
+        } else {
+            0
+        }
+    }
+
     /// Physical address of page `i`.
     pub fn page(&self, i: u64) -> Option<u64> {
         self.pages.get(i as usize).copied()

@@ -345,6 +345,16 @@ impl Kernel {
         self.entries.iter().filter(|e| e.object.is_some()).count() as u64
     }
 
+    /// Frames owned by Frames objects: user memory (boot modules, which
+    /// only borrow the loader's memory, are not counted).
+    pub fn user_frames(&self) -> u64 {
+        let owned = |e: &Entry| match &e.object {
+            Some(Object::Frames(f)) => f.owned_count(),
+            _ => 0,
+        };
+        self.entries.iter().map(owned).sum()
+    }
+
     /// Puts a new capability to `object` in `table`, taking a reference.
     pub fn grant_root(
         &mut self,

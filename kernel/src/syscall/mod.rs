@@ -223,6 +223,13 @@ fn handler(call: Syscall) -> Handler {
             Ok([writes, flushes, crate::ipc_fast::hits()])
         },
         Syscall::ClockRead => |_| Ok([crate::time::uptime_nanos(), crate::time::tsc_hz(), 0]),
+        Syscall::KernelMemory => |_| {
+            let user_frames = locked(|k| k.user_frames());
+            let used = crate::mm::frames::stats().used_frames;
+            let heap_used = crate::mm::heap::stats().0 as u64;
+            let kept = crate::mm::heap::frames_owned() + crate::mm::paging::table_frames();
+            Ok([used.saturating_sub(user_frames + kept), heap_used, kept])
+        },
         Syscall::ConsoleWrite => device::console_write,
         Syscall::ConsoleRead => device::console_read,
         Syscall::PortRead => device::port_read,

@@ -34,6 +34,7 @@ pub const WEIGHTS: &[(Syscall, u64)] = {
         (Sleep, 1),
         (KernelCounters, 1),
         (KernelCheck, 1),
+        (KernelMemory, 1),
         (CapInfo, 3),
         (CapCopy, 4),
         (CapMint, 3),

@@ -54,6 +54,7 @@ const CONTRACTS: &[(Syscall, u32, Option<u8>)] = {
         (Sleep, 0, Some(0)),
         (KernelCounters, 0, Some(3)),
         (KernelCheck, 0, Some(3)),
+        (KernelMemory, 0, Some(3)),
         (ThreadExit, 0, None),
         (CapInfo, HANDLE, Some(3)),
         (CapDelete, HANDLE, Some(0)),
@@ -196,6 +197,8 @@ pub fn judge(call: Option<Syscall>, args: &[u64; 6], raw: &Raw) -> Option<&'stat
         IpcCancel => r0 > 1,
         KernelCounters => r1 > r0,
         KernelCheck => r0 != 0,
+        // The caller's page tables and the kernel's are always there.
+        KernelMemory => r0 == 0 || r2 == 0,
         _ => false,
     };
     bad.then_some(match call {

@@ -41,3 +41,27 @@ pub fn frames_alloc(memory: CapRef, pages: u64) -> Result<CapRef, Error> {
     let [frames, _, _] = unsafe { syscall::syscall2(Syscall::FramesAlloc, memory.0, pages) }?;
     Ok(CapRef(frames))
 }
+
+/// What the kernel holds for itself (the `KernelMemory` call).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelMemory {
+    /// Frames held on behalf of the objects that exist: user page tables,
+    /// thread stacks, the in-kernel containers' arenas.
+    pub frames: u64,
+    /// Bytes allocated on the kernel's shared heap.
+    pub heap_used: u64,
+    /// Frames the kernel keeps once it has grown into them: its heap's and
+    /// its own page tables' (not a leak when they grow).
+    pub kept_frames: u64,
+}
+
+/// Reads the kernel's own memory use.
+pub fn kernel_memory() -> Result<KernelMemory, Error> {
+    // SAFETY: no arguments.
+    let [frames, heap_used, kept_frames] = unsafe { syscall::syscall0(Syscall::KernelMemory) }?;
+    Ok(KernelMemory {
+        frames,
+        heap_used,
+        kept_frames,
+    })
+}

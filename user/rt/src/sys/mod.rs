@@ -26,7 +26,9 @@ pub use container::{
     container_info, container_stop, kernel_setup, ContainerInfo,
 };
 pub use io::{console_read, console_write, port_read, port_write, PortWidth};
-pub use memory::{frames_alloc, memory_info, memory_split, MemoryInfo};
+pub use memory::{
+    frames_alloc, kernel_memory, memory_info, memory_split, KernelMemory, MemoryInfo,
+};
 pub use space::{space_create, space_map, space_protect, space_read, space_unmap, space_write};
 pub use thread::{
     thread_create, thread_exit, thread_info, thread_resume, thread_set_entry, thread_set_fs_base,
