@@ -25,15 +25,33 @@
 # bench-bochs.log. Bochs takes its memory (128 MiB) from the runner's
 # bochsrc, so BENCH_MEMORY does not apply.
 #
+# 5. a second boot for the scaling benchmark (servers/root/src/
+#    scaling.rs): target/bench/scaling.iso, the same kernel and programs
+#    with user/linux/scale.manifest and `root.scaling=COUNTS pcid.limit=256`
+#    on the command line, in BENCH_SCALING_MEMORY of memory. The root
+#    server keeps 1, 10, 100, then 1000 idle ipc containers alive and
+#    measures getpid, the IPC round trip, a ping sweep over every server
+#    (CR3 writes and TLB flushes per call) and the kernel memory per
+#    container. PCIDs are limited to 256 so that the larger counts have
+#    more address spaces than PCIDs (a real CPU has 4094). The runner
+#    merges its `scaling.*` figures into the same report (a "Scaling"
+#    section, a `scaling` object in results.json, scaling.svg).
+#    BENCH_SCALING=none skips it. Under Bochs (128 MiB) it runs 1, 8 and
+#    32 containers with 16 PCIDs.
+#
 # Everything goes under target/bench/ (the guest transcript in bench.log).
 # Variables: BENCH_TIMEOUT (seconds, default 300), BENCH_MEMORY (128M),
-# BENCH_CMDLINE (kernel command line, default loglevel=warn).
+# BENCH_CMDLINE (kernel command line, default loglevel=warn), BENCH_SCALING
+# (counts, default 1,10,100,1000; none to skip), BENCH_SCALING_MEMORY (2G).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 accel=${1:-${BENCH_ACCEL:-tcg}}
 timeout=${BENCH_TIMEOUT:-300}
 memory=${BENCH_MEMORY:-128M}
 cmdline=${BENCH_CMDLINE:-loglevel=warn}
+scaling=${BENCH_SCALING:-1,10,100,1000}
+scaling_memory=${BENCH_SCALING_MEMORY:-2G}
+scaling_pcids=256
 out="$here/target/bench"
 cargo=${CARGO:-$(command -v cargo 2>/dev/null || echo /usr/bin/cargo)}
 
@@ -47,6 +65,9 @@ bochs)
     emulator=(--emulator bochs)
     results=results-bochs
     log=bench-bochs.log
+    # Bochs has 128 MiB: fewer containers, and fewer PCIDs to outnumber.
+    scaling=${BENCH_SCALING:-1,8,32}
+    scaling_pcids=16
     ;;
 *) echo "bench: the accelerator must be tcg, kvm or bochs, not '$accel'" >&2; exit 2 ;;
 esac
@@ -58,8 +79,17 @@ mkdir -p "$out"
 "$here/scripts/mkiso.sh" "$out/bulkhead-bench.elf" "$out/bench.iso" "$cmdline" grub \
     "$out/root.elf:root" "$out/bench.elf:bench" "$out/linuxsrv.elf:linuxsrv" \
     "$out/bench.manifest:manifest" "$out/alpha-files.cpio:alpha-files"
+scaling_args=()
+if [ "$scaling" != none ]; then
+    "$here/scripts/mkiso.sh" "$out/bulkhead-bench.elf" "$out/scaling.iso" \
+        "$cmdline root.scaling=$scaling pcid.limit=$scaling_pcids" grub \
+        "$out/root.elf:root" "$out/bench.elf:bench" "$out/linuxsrv.elf:linuxsrv" \
+        "$out/scale.manifest:manifest" "$out/alpha-files.cpio:alpha-files"
+    scaling_args=(--scaling-iso "$out/scaling.iso")
+    [ "$accel" = bochs ] || scaling_args+=(--scaling-memory "$scaling_memory")
+fi
 (cd "$here" && "$cargo" build -q --release -p bulkhead-runner)
 rm -f "$out/$results.json" "$out/$results.md"
 "$here/target/release/bulkhead-runner" bench --iso "$out/bench.iso" "${emulator[@]}" \
-    --timeout "$timeout" --log "$out/$log" \
+    --timeout "$timeout" --log "$out/$log" "${scaling_args[@]}" \
     --json "$out/$results.json" --markdown "$out/$results.md"

@@ -4,7 +4,7 @@
 #
 #   scripts/linux-build.sh OUT_DIR   ->  OUT_DIR/linux/bin/PROGRAM      (static musl ELFs)
 #                                        OUT_DIR/<container>-files.cpio (one per user/linux/trees/<container>)
-#                                        OUT_DIR/{test,demo,bench}.manifest (copies), OUT_DIR/full-test.manifest
+#                                        OUT_DIR/{test,demo,bench,scale}.manifest (copies), OUT_DIR/full-test.manifest
 #                                        (test.manifest + robust.manifest), OUT_DIR/small.manifest
 #                                        (test.manifest, one mode per container)
 #
@@ -85,6 +85,7 @@ done
 cp "$here/user/linux/test.manifest" "$out/test.manifest"
 cp "$here/user/linux/demo.manifest" "$out/demo.manifest"
 cp "$here/user/linux/bench.manifest" "$out/bench.manifest"
+cp "$here/user/linux/scale.manifest" "$out/scale.manifest"
 # The main test run also injects faults (user/linux/robust.manifest).
 cat "$here/user/linux/test.manifest" "$here/user/linux/robust.manifest" >"$out/full-test.manifest"
 # Small machines (64 MiB, Bochs) run each container in the first mode its

@@ -6,7 +6,8 @@
 //! server; the manifest's `memory` is split off for the apps), the container, the container's syscall
 //! endpoint, a badged capability to the supervisor's notification, the
 //! read-only file archive, and the console. Its option string names the
-//! container (`name=alpha first=0 archive=N signal=BITS test=0|1`), and the
+//! container (`name=alpha first=0 archive=N signal=BITS test=0|1`, and
+//! `stay=1` to keep answering after the programs ended), and the
 //! whole manifest sits in its configuration pages; it reads its own
 //! container's section.
 //!
@@ -118,6 +119,7 @@ fn main(argument: u64) -> i32 {
             space,
         },
         cmdline::flag(options, "test"),
+        cmdline::flag(options, "stay"),
     );
     server.run(number("first").unwrap_or(0) as usize);
     0

@@ -53,6 +53,10 @@ pub struct Server {
     caps: Caps,
     supervisor: Supervisor,
     test: bool,
+    /// Keep serving (the supervisor's pings) after every program ended,
+    /// until the container is released: the scaling benchmark's idle
+    /// containers.
+    stay: bool,
     apps: Vec<Option<App>>,
     report: ContainerReport,
     random: Random,
@@ -65,6 +69,7 @@ impl Server {
         caps: Caps,
         supervisor: Supervisor,
         test: bool,
+        stay: bool,
     ) -> Server {
         let mut spec = spec;
         // Every program learns which placement serves it (the benchmark
@@ -77,6 +82,7 @@ impl Server {
             caps,
             supervisor,
             test,
+            stay,
             apps: Vec::new(),
             report: ContainerReport::default(),
             random: random_from_clock(),
@@ -84,7 +90,7 @@ impl Server {
     }
 
     /// Runs the programs from index `first` on, serving them until every
-    /// one has ended.
+    /// one has ended (and on, with `stay`, until the container goes).
     pub fn run(&mut self, first: usize) {
         let mut next = first;
         let mut reply: Option<i64> = None;
@@ -94,7 +100,13 @@ impl Server {
                 next += 1;
             }
             if next >= self.spec.programs.len() && self.apps.iter().all(Option::is_none) {
-                break;
+                if !self.stay {
+                    break;
+                }
+                if !self.report.done {
+                    self.report.done = true;
+                    self.publish();
+                }
             }
             let received = match reply.take() {
                 Some(value) => ipc::reply_recv(self.caps.endpoint, &reply_message(value)),
@@ -111,8 +123,10 @@ impl Server {
                 }
             }
         }
-        self.report.done = true;
-        self.publish();
+        if !self.report.done {
+            self.report.done = true;
+            self.publish();
+        }
     }
 
     /// Whether program `index` may start now: nothing starts while a `run`

@@ -12,6 +12,8 @@
 //! containers of the `manifest` module if there is one (the container
 //! benchmarks, one container at a time), and ends the emulator run:
 //! success only if all of them exited as expected.
+//! With `root.scaling=1,10,100,1000` on the command line it runs the
+//! scaling benchmark instead (see [`scaling`]).
 //! A `fuzz` module (the ISO `scripts/fuzz.sh` boots) is run the same way,
 //! with the command line's `user.fuzz.*` options passed on in its start
 //! info (see [`fuzz_options`]), followed by the manifest's containers (the
@@ -46,6 +48,7 @@ mod console;
 mod containers;
 mod loader;
 mod process;
+mod scaling;
 mod selftest;
 mod show;
 mod supervise;
@@ -88,6 +91,9 @@ fn main(argument: u64) -> i32 {
     }
     println!("{}", banner(&info));
     if let Some(module) = info.modules().iter().find(|m| m.name() == BENCH_MODULE) {
+        if cmdline::value(info.cmdline(), scaling::OPTION).is_some() {
+            scaling::run(module, &info);
+        }
         run_bench(module, &info);
     }
     if let Some(module) = info.modules().iter().find(|m| m.name() == FUZZ_MODULE) {
@@ -110,6 +116,11 @@ fn main(argument: u64) -> i32 {
     let mut total = combined(&info, &selftest, &usertests);
     total.passed += containers.passed;
     total.failed += containers.failed;
+    if test_run {
+        let scaling = scaling::check(&info);
+        total.passed += scaling.passed;
+        total.failed += scaling.failed;
+    }
     println!("root: combined results of the kernel, root and user-land suites:");
     println!("{}", total.summary_line());
     if console {
@@ -282,7 +293,7 @@ fn run_usertests(info: &RootInfo) -> UserRun {
 }
 
 /// Prints how the child `name` ended; true for exit code 0.
-fn report_end(name: &str, end: Result<ThreadStatus, Error>) -> bool {
+pub fn report_end(name: &str, end: Result<ThreadStatus, Error>) -> bool {
     match end {
         Ok(ThreadStatus::Exited(code)) => {
             println!("root: {name} exited with code {}", code as i64);

@@ -107,6 +107,12 @@ pub struct Supervised {
     /// Pages of the quota the kernel charges its kernel data to
     /// (in-kernel modes; 0 for `ipc`).
     pub kernel_pages: u64,
+    /// Pages added to the manifest's memory for its server
+    /// ([`SERVER_PAGES`] unless the instance needs less).
+    pub server_pages: u64,
+    /// Its server keeps answering after the programs ended (the scaling
+    /// benchmark's idle containers); it is not supervised.
+    pub stay: bool,
 }
 
 /// The notification bit of container `index`.
@@ -126,13 +132,14 @@ pub fn start_server(c: &mut Supervised, setup: &Setup) -> Result<(), String> {
     )
     .map_err(|e| alloc::format!("container {name}: notification: {e}"))?;
     let options = alloc::format!(
-        "name={name} first={} archive={} signal={bits} test={}",
+        "name={name} first={} archive={} signal={bits} test={} stay={}",
         c.first,
         c.archive.map_or(0, |a| a.size),
-        u8::from(c.test)
+        u8::from(c.test),
+        u8::from(c.stay)
     );
     let archive = c.archive.map(|a| (root_cap(a.slot), Rights::READ));
-    let quota_pages = c.spec.memory_bytes.div_ceil(PAGE_SIZE) + SERVER_PAGES;
+    let quota_pages = c.spec.memory_bytes.div_ceil(PAGE_SIZE) + c.server_pages;
     let extra = [
         Some((c.container, Rights::ALL)),
         Some((c.endpoint, Rights::ALL)),
@@ -211,11 +218,7 @@ pub fn supervise(all: &mut [Supervised], setup: &Setup) {
 /// Checks that `c`'s server still answers; one that does not within
 /// [`PING_TIMEOUT_MS`] is treated as crashed. True if it answered.
 fn ping(c: &mut Supervised, setup: &Setup) -> bool {
-    let request = Message {
-        info: MessageInfo::new(1).with_timeout_ms(PING_TIMEOUT_MS),
-        mrs: [PING, 0, 0, 0, 0, 0, 0, 0],
-    };
-    match ipc::call(c.endpoint, &request) {
+    match ping_call(c) {
         Ok(reply) if reply.mrs[0] == 0 => true,
         outcome => {
             println!(
@@ -233,6 +236,20 @@ fn ping(c: &mut Supervised, setup: &Setup) -> bool {
             false
         }
     }
+}
+
+/// Calls `c`'s server with `PING`, waiting at most [`PING_TIMEOUT_MS`].
+fn ping_call(c: &Supervised) -> Result<Message, Error> {
+    let request = Message {
+        info: MessageInfo::new(1).with_timeout_ms(PING_TIMEOUT_MS),
+        mrs: [PING, 0, 0, 0, 0, 0, 0, 0],
+    };
+    ipc::call(c.endpoint, &request)
+}
+
+/// Whether `c`'s server answers a ping (nothing is done if it does not).
+pub fn answers_ping(c: &Supervised) -> bool {
+    ping_call(c).is_ok_and(|reply| reply.mrs[0] == 0)
 }
 
 /// Copies a server's outcomes into `c`.

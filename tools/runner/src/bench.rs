@@ -20,7 +20,7 @@
 //! ([`mode_report`]), and next to them one SVG chart per container
 //! operation ([`mode_chart`]).
 //!
-//! **Scaling.** With `--scaling-iso` (QEMU only) a second boot follows a
+//! **Scaling.** With `--scaling-iso` (QEMU, or Bochs in its 128 MiB) a second boot follows a
 //! main boot that passed: the scaling ISO (same kernel, N idle containers
 //! kept alive by its root server) on the same accelerator, icount under TCG,
 //! with `--scaling-memory` (default [`SCALING_MEMORY`]), the same timeout,
@@ -301,24 +301,37 @@ fn scaling_boot(
     sink: &mut Sink,
 ) -> Result<Result<Report, String>, String> {
     let machine = options.scaling_machine(boot);
+    let memory = match options.emulator {
+        Emulator::Qemu => machine.memory.as_str(),
+        Emulator::Bochs => "128M (bochsrc)",
+    };
     sink.line(&format!(
-        "runner: bench: scaling boot of {} with {} of memory",
+        "runner: bench: scaling boot of {} with {memory} of memory",
         machine.iso.display(),
-        machine.memory
     ))
     .map_err(|e| format!("writing the log: {e}"))?;
-    let (lines, end) = boot_qemu(&machine, options.timeout_secs, sink)?;
     let host = main.host.clone();
-    Ok(judge_scaling(main, &lines, &end, &host))
+    Ok(match options.emulator {
+        Emulator::Qemu => {
+            let (lines, end) = boot_qemu(&machine, options.timeout_secs, sink)?;
+            judge_scaling(main, &lines, &end, &host)
+        }
+        Emulator::Bochs => {
+            let timeout = Duration::from_secs(options.timeout_secs);
+            let mut run = bochs::boot(&boot.iso, timeout, sink)?;
+            let verdict = judge_scaling(main, &run.lines, &run.end, &host);
+            if verdict.is_err() {
+                run.keep_files();
+            }
+            verdict
+        }
+    })
 }
 
 /// Runs the benchmarks. Returns our exit code (0 pass, 1 fail); an `Err` is
 /// an environment problem (exit 2).
 pub fn run(options: &BenchOptions) -> Result<i32, String> {
     if let Some(boot) = &options.scaling {
-        if options.emulator == Emulator::Bochs {
-            return Err("--scaling-iso is for QEMU".to_string());
-        }
         // Before the main boot, which takes minutes.
         if !boot.iso.is_file() {
             return Err(format!("scaling ISO not found: {}", boot.iso.display()));

@@ -17,7 +17,7 @@
 //! scaling.n{N}.ping_sweep.per_call            counter unit
 //! scaling.n{N}.ping_sweep.cr3_writes_per_call
 //! scaling.n{N}.ping_sweep.tlb_flushes_per_call
-//! scaling.n{N}.address_spaces
+//! scaling.n{N}.server_memory_per_container    bytes
 //! scaling.n{N}.kernel_memory_per_container    bytes
 //! scaling.n{N}.kernel_heap_per_container      bytes
 //! ```
@@ -34,7 +34,8 @@
 //! { "pcids": 256, "unit": "instructions",
 //!   "rows": [ {"containers": 10, "getpid_ipc": 695, "ipc_round_trip_r4": 530,
 //!              "ping_per_call": 812, "cr3_writes_per_call": 2.00,
-//!              "tlb_flushes_per_call": 2.00, "address_spaces": 23,
+//!              "tlb_flushes_per_call": 2.00,
+//!              "server_memory_per_container_bytes": 729088,
 //!              "kernel_memory_per_container_bytes": 40960,
 //!              "kernel_heap_per_container_bytes": 5120}, ... ] }
 //! ```
@@ -108,7 +109,14 @@ pub const COLUMNS: [Column; 8] = [
         "tlb_flushes_per_call",
         "TLB flushes/call",
     ),
-    column("address_spaces", "address_spaces", "address spaces"),
+    Column {
+        shown: Shown::KiB,
+        ..column(
+            "server_memory_per_container",
+            "server_memory_per_container_bytes",
+            "server memory per container (KiB)",
+        )
+    },
     Column {
         shown: Shown::KiB,
         ..column(
@@ -311,7 +319,8 @@ pub fn to_markdown(scaling: &Scaling, chart: Option<&str>) -> String {
          the PCIDs: the spaces then share PCIDs round-robin, so a switch to a space whose \
          PCID another space used since must flush. Kernel memory per container is what the \
          kernel holds for one idle container (page tables, kernel stack, object records, \
-         heap); the heap column is its kernel-heap part.\n",
+         heap); the heap column is its kernel-heap part. Server memory per container is what \
+         an idle server's own quota pays for (image, stack, heap, page tables).\n",
     );
     if !scaling.rows.is_empty() {
         match chart {

@@ -11,8 +11,13 @@
 //! runner adds `-icount shift=0,sleep=off`, so RDTSC counts executed
 //! instructions; elsewhere it counts cycles.
 //!
+//! Its start option string may narrow the run: `only=NAME,NAME` runs just
+//! those benchmarks, and `prefix=TEXT` puts TEXT before every name (the
+//! root server's scaling benchmark runs `only=ipc.call_reply.cross_as.r4
+//! prefix=scaling.n100.` with 100 containers alive).
+//!
 //! Exit codes: 0 every benchmark ran, 1 one failed (the others still ran),
-//! 2 the program could not start.
+//! 2 the program could not start or `only` names no benchmark.
 
 #![no_std]
 #![no_main]
@@ -25,7 +30,7 @@ mod ipc;
 
 use bulkhead_measure::{tsc, Accelerator, Config, Line, Measurer, Unit};
 use bulkhead_rt::boot::start_child;
-use bulkhead_rt::println;
+use bulkhead_rt::{cmdline, println};
 
 bulkhead_rt::entry!(main);
 
@@ -41,7 +46,18 @@ pub struct Context {
 }
 
 fn main(argument: u64) -> i32 {
-    if start_child(argument, "bulkhead-bench", HEAP_INITIAL_PAGES).is_none() {
+    let Some(start) = start_child(argument, "bulkhead-bench", HEAP_INITIAL_PAGES) else {
+        return 2;
+    };
+    let options = start.filter().unwrap_or("");
+    let only = cmdline::value(options, "only");
+    let prefix = cmdline::value(options, "prefix").unwrap_or("");
+    let selected = |name: &str| only.is_none_or(|list| list.split(',').any(|n| n == name));
+    if !benches::ALL.iter().any(|b| selected(b.name)) {
+        println!(
+            "bulkhead-bench: no benchmark is called {}",
+            only.unwrap_or("")
+        );
         return 2;
     }
     let unit = Unit::for_accelerator(Accelerator::detect());
@@ -49,7 +65,8 @@ fn main(argument: u64) -> i32 {
         measurer: Measurer::new(tsc as fn() -> u64, Config::DEFAULT),
     };
     let mut failed = 0;
-    for bench in benches::ALL {
+    for bench in benches::ALL.iter().filter(|b| selected(b.name)) {
+        let name = alloc::format!("{prefix}{}", bench.name);
         match (bench.run)(&context) {
             Ok(value) => {
                 let note = match bench.unit {
@@ -59,7 +76,7 @@ fn main(argument: u64) -> i32 {
                     }
                 };
                 let line = Line {
-                    name: bench.name,
+                    name: &name,
                     value,
                     unit: bench.unit.unwrap_or(unit),
                     note: &note,
@@ -67,7 +84,7 @@ fn main(argument: u64) -> i32 {
                 println!("{line}");
             }
             Err(error) => {
-                println!("bulkhead-bench: {} failed: {error}", bench.name);
+                println!("bulkhead-bench: {name} failed: {error}");
                 failed += 1;
             }
         }

@@ -1,10 +1,14 @@
 /*
  * bench: cost per system call, measured with RDTSC.
  *
- *   bench N [MODE]   -> for each operation, 5 rounds of N iterations; prints
+ *   bench N [MODE [OPS [PREFIX]]]
+ *                    -> for each operation, 5 rounds of N iterations; prints
  *                       "bench: container.<operation>.<MODE> <ticks> <unit> (...)",
  *                       the median of the 5 rounds per iteration, in the
- *                       benchmark protocol `make bench` collects; exit 0
+ *                       benchmark protocol `make bench` collects; exit 0.
+ *                       OPS (comma-separated, or "all") picks operations;
+ *                       PREFIX replaces "container." in the names (the
+ *                       scaling benchmark runs "200 ipc getpid scaling.n100.").
  *
  * Under QEMU's TCG (`make bench` runs it with -icount) the TSC counts
  * executed instructions, so the figures are path lengths, repeatable to
@@ -37,6 +41,8 @@ static long iterations;
 static const char *mode = "ipc";
 static char metric_mode[32]; /* the mode in figure names: sci-sticky -> sci_sticky */
 static const char *unit = "cycles";
+static const char *ops = "all";
+static const char *prefix = "container.";
 static int null_fd, data_fd;
 
 static void op_getpid(void) { getpid(); } /* musl's getpid: one inline syscall */
@@ -63,7 +69,7 @@ static int read_stats(struct stats *s)
 
 static void metric(const char *op, const char *what, double value, const char *unit)
 {
-    printf("bench: container.%s.%s.%s %.2f %s\n", op, metric_mode, what, value, unit);
+    printf("bench: %s%s.%s.%s %.2f %s\n", prefix, op, metric_mode, what, value, unit);
 }
 
 /* The per-operation counters between two STATS readings over n operations. */
@@ -102,9 +108,27 @@ static int by_value(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Whether OPS names operation `name`. */
+static int selected(const char *name)
+{
+    size_t n = strlen(name);
+    if (strcmp(ops, "all") == 0)
+        return 1;
+    for (const char *p = ops; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p += len + (end != NULL);
+    }
+    return 0;
+}
+
 static void measure(const char *name, void (*op)(void))
 {
     unsigned long per[ROUNDS];
+    if (!selected(name))
+        return;
     struct stats before, after;
     op(); /* warm up */
     int have_stats = read_stats(&before);
@@ -116,8 +140,8 @@ static void measure(const char *name, void (*op)(void))
     }
     have_stats = have_stats && read_stats(&after);
     qsort(per, ROUNDS, sizeof per[0], by_value);
-    printf("bench: container.%s.%s %lu %s (median of %d rounds of %ld, a Linux program in a %s container)\n",
-           name, metric_mode, per[ROUNDS / 2], unit, ROUNDS, iterations, mode);
+    printf("bench: %s%s.%s %lu %s (median of %d rounds of %ld, a Linux program in a %s container)\n",
+           prefix, name, metric_mode, per[ROUNDS / 2], unit, ROUNDS, iterations, mode);
     if (have_stats)
         metrics(name, &before, &after, (double)ROUNDS * iterations);
 }
@@ -141,6 +165,10 @@ int main(int argc, char **argv)
         mode = argv[2];
     else if (getenv("BULKHEAD_MODE"))
         mode = getenv("BULKHEAD_MODE"); /* set by every Bulkhead launcher */
+    if (argc > 3)
+        ops = argv[3];
+    if (argc > 4)
+        prefix = argv[4];
     snprintf(metric_mode, sizeof metric_mode, "%s", mode);
     for (char *c = metric_mode; *c; c++)
         if (*c == '-')

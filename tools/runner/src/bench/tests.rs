@@ -280,14 +280,12 @@ fn scaling_command_line() {
     assert!(parse("bench --iso b.iso --scaling-iso")
         .unwrap_err()
         .contains("needs a value"));
-    for bochs in [
-        "bench --iso b.iso --emulator bochs --scaling-iso s.iso",
-        "bench --iso b.iso --emulator bochs --scaling-iso s.iso --scaling-memory 2G",
-    ] {
-        assert!(parse(bochs)
+    assert!(parse("bench --iso b.iso --emulator bochs --scaling-iso s.iso").is_ok());
+    assert!(
+        parse("bench --iso b.iso --emulator bochs --scaling-iso s.iso --scaling-memory 2G")
             .unwrap_err()
-            .contains("--scaling-iso is for QEMU"));
-    }
+            .contains("--scaling-memory is for QEMU")
+    );
     assert!(crate::cli::USAGE.contains("[--scaling-iso PATH [--scaling-memory SIZE]]"));
 }
 

@@ -12,7 +12,7 @@ pub(crate) fn at(n: u64, getpid: &str, round_trip: &str, flushes: &str) -> Vec<R
     vec![
         record(&name("kernel_memory_per_container"), "40960", "bytes"),
         record(&name("kernel_heap_per_container"), "5120", "bytes"),
-        record(&name("address_spaces"), &(2 * n + 3).to_string(), "spaces"),
+        record(&name("server_memory_per_container"), "729088", "bytes"),
         record(&name("ping_sweep.per_call"), "812", "instructions"),
         record(
             &name("ping_sweep.cr3_writes_per_call"),
@@ -64,7 +64,7 @@ fn names_become_one_row_per_n_ascending() {
     let values: Vec<&str> = last.values.iter().map(|v| v.as_deref().unwrap()).collect();
     assert_eq!(
         values,
-        ["701", "533", "812", "2.00", "1.50", "2003", "40960", "5120"]
+        ["701", "533", "812", "2.00", "1.50", "729088", "40960", "5120"]
     );
     assert_eq!(last.number(GETPID), Some(701.0));
     assert_eq!(last.number(ROUND_TRIP), Some(533.0));
@@ -185,18 +185,18 @@ besides the measured container; getpid, IPC and ping figures in instructions (QE
 -icount: RDTSC counts instructions, not cycles); PCIDs handed out: 256.
 
 | containers alive | getpid (ipc) | IPC round trip r4 | ping per call | CR3 writes/call | \
-TLB flushes/call | address spaces | kernel memory per container (KiB) | kernel heap per container (bytes) |
+TLB flushes/call | server memory per container (KiB) | kernel memory per container (KiB) | kernel heap per container (bytes) |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|
-| 1 | 695 | 530 | 812 | 2.00 | 2.00 | 5 | 40.0 | 5120 |
-| 10 | 695 | 530 | 812 | 2.00 | 2.00 | 23 | 40.0 | 5120 |
-| 100 | 697 | 531 | 812 | 2.00 | 2.00 | 203 | 40.0 | 5120 |
-| 1000 | 701 | 533 | 812 | 2.00 | 1.50 | 2003 | 40.0 | 5120 |
+| 1 | 695 | 530 | 812 | 2.00 | 2.00 | 712.0 | 40.0 | 5120 |
+| 10 | 695 | 530 | 812 | 2.00 | 2.00 | 712.0 | 40.0 | 5120 |
+| 100 | 697 | 531 | 812 | 2.00 | 2.00 | 712.0 | 40.0 | 5120 |
+| 1000 | 701 | 533 | 812 | 2.00 | 1.50 | 712.0 | 40.0 | 5120 |
 
 How to read it: flat getpid and IPC columns mean the fast paths do not depend on how many \
 containers exist. TLB flushes per call rise once address spaces outnumber the PCIDs: the spaces \
 then share PCIDs round-robin, so a switch to a space whose PCID another space used since must \
 flush. Kernel memory per container is what the kernel holds for one idle container (page \
-tables, kernel stack, object records, heap); the heap column is its kernel-heap part.
+tables, kernel stack, object records, heap); the heap column is its kernel-heap part. Server memory per container is what an idle server's own quota pays for (image, stack, heap, page tables).
 
 Chart: [scaling.svg](scaling.svg)
 ";
@@ -233,8 +233,8 @@ fn json_object() {
     "pcids": 256,
     "unit": "instructions",
     "rows": [
-      {"containers": 1, "getpid_ipc": 695, "ipc_round_trip_r4": 530, "ping_per_call": 812, "cr3_writes_per_call": 2.00, "tlb_flushes_per_call": 2.00, "address_spaces": 5, "kernel_memory_per_container_bytes": 40960, "kernel_heap_per_container_bytes": 5120},
-      {"containers": 1000, "getpid_ipc": null, "ipc_round_trip_r4": 533, "ping_per_call": 812, "cr3_writes_per_call": 2.00, "tlb_flushes_per_call": 1.50, "address_spaces": 2003, "kernel_memory_per_container_bytes": 40960, "kernel_heap_per_container_bytes": 5120}
+      {"containers": 1, "getpid_ipc": 695, "ipc_round_trip_r4": 530, "ping_per_call": 812, "cr3_writes_per_call": 2.00, "tlb_flushes_per_call": 2.00, "server_memory_per_container_bytes": 729088, "kernel_memory_per_container_bytes": 40960, "kernel_heap_per_container_bytes": 5120},
+      {"containers": 1000, "getpid_ipc": null, "ipc_round_trip_r4": 533, "ping_per_call": 812, "cr3_writes_per_call": 2.00, "tlb_flushes_per_call": 1.50, "server_memory_per_container_bytes": 729088, "kernel_memory_per_container_bytes": 40960, "kernel_heap_per_container_bytes": 5120}
     ]
   }"#;
     assert_eq!(json, expected);
