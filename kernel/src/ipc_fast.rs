@@ -148,9 +148,7 @@ pub extern "C" fn try_call(frame: *mut TrapFrame) {
     let Some(mut guard) = sched::try_lock() else {
         return;
     };
-    let Some(s) = guard.as_mut() else {
-        return;
-    };
+    let s = sched::running(&mut guard);
     let me = s.current();
     let cp = s.current_ptr();
     // SAFETY: our own boxed record; this read ends here.
@@ -193,9 +191,7 @@ pub extern "C" fn try_linux_call(frame: *mut TrapFrame) {
     let Some(mut guard) = sched::try_lock() else {
         return;
     };
-    let Some(s) = guard.as_mut() else {
-        return;
-    };
+    let s = sched::running(&mut guard);
     let me = s.current();
     let cp = s.current_ptr();
     // SAFETY: our own boxed record; this borrow ends with the endpoint
@@ -278,10 +274,9 @@ fn commit_call(
     t.ipc.token = token;
     t.ipc.reply_to = Some((me, c.serial));
     t.state = State::Ready;
+    // (`badge` and `grant` matter only to a queued sender: not written.)
     c.ipc.waiting = Some(IpcWait::Reply);
     c.ipc.token = token + 1;
-    c.ipc.badge = 0;
-    c.ipc.grant = false;
     c.state = State::Blocked;
     s.fast_switch(c, t)
 }
@@ -302,9 +297,7 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     let Some(mut guard) = sched::try_lock() else {
         return;
     };
-    let Some(s) = guard.as_mut() else {
-        return;
-    };
+    let s = sched::running(&mut guard);
     let me = s.current();
     let m = s.current_ptr();
     // SAFETY: our own boxed record; this borrow ends with the lookup.
@@ -360,8 +353,6 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     m.ipc.waiting = Some(IpcWait::Recv);
     let token = tokens + 1;
     m.ipc.token = token;
-    m.ipc.badge = 0;
-    m.ipc.grant = false;
     m.state = State::Blocked;
     ep.receivers.push_back(Waiter { thread: me, token });
     let next = s.fast_switch(m, c);

@@ -87,6 +87,27 @@ fn next_serial() -> u64 {
     NEXT_SERIAL.fetch_add(1, Ordering::Relaxed)
 }
 
+/// [`with_sched`] for a system call's handler, which runs with interrupts
+/// off already (SYSCALL masks IF) and only after [`init`] (system calls
+/// come only from user threads, which exist only after it): no interrupt
+/// flag to save and restore, no check that the scheduler exists.
+#[inline(always)]
+pub(crate) fn with_sched_in_syscall<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
+    debug_assert!(!interrupts::are_enabled());
+    let mut guard = SCHED.lock();
+    f(running(&mut guard))
+}
+
+/// The scheduler behind a locked guard, in a system call (see
+/// [`with_sched_in_syscall`]).
+#[inline(always)]
+pub(crate) fn running<'a>(guard: &'a mut Option<Scheduler>) -> &'a mut Scheduler {
+    // SAFETY: `init` stores the scheduler before any other thread exists
+    // and nothing ever takes it out again; system calls come only from
+    // user threads, created after `init`.
+    unsafe { guard.as_mut().unwrap_unchecked() }
+}
+
 /// Runs `f` on the scheduler with interrupts off.
 pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
     interrupts::without_interrupts(|| {

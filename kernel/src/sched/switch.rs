@@ -231,6 +231,9 @@ fn switch_cpu_state(p: &mut Thread, n: &mut Thread) {
     // area holds its saved (or initial) state.
     unsafe { context::fpu_switch(p.fpu.as_ptr(), n.fpu.as_ptr()) };
     if (p.fs_base | n.fs_base | p.gs_base | n.gs_base) != 0 {
+        // Inline, but laid out away from the common case (no base at all),
+        // whose registers it must not cost.
+        core::hint::cold_path();
         switch_bases(p, n);
     }
     load_thread_context(n);
@@ -242,20 +245,29 @@ fn switch_cpu_state(p: &mut Thread, n: &mut Thread) {
 /// differs.
 #[inline(always)]
 fn switch_bases(p: &mut Thread, n: &Thread) {
-    switch_base(MSR_FS_BASE, &mut p.fs_base, n.fs_base);
-    if (p.gs_base | n.gs_base) != 0 {
-        switch_base(MSR_KERNEL_GS_BASE, &mut p.gs_base, n.gs_base);
+    // The fields are read again here, not kept from the test in
+    // `switch_cpu_state`: keeping four values live across the FPU switch
+    // costs the common case (no base at all) registers and spills.
+    // SAFETY: plain reads of fields of two live records.
+    let [prev_fs, prev_gs, next_fs, next_gs] = unsafe {
+        [&p.fs_base, &p.gs_base, &n.fs_base, &n.gs_base].map(|f| core::ptr::read_volatile(f))
+    };
+    switch_base(MSR_FS_BASE, &mut p.fs_base, prev_fs, next_fs);
+    if (prev_gs | next_gs) != 0 {
+        switch_base(MSR_KERNEL_GS_BASE, &mut p.gs_base, prev_gs, next_gs);
     }
 }
 
 /// One base of [`switch_bases`] in MSR `msr`: reads the previous
-/// thread's back into `prev` if it has one, and writes `next` if it
+/// thread's back into `prev` if it has one (`recorded`, the value `prev`
+/// holds, is not 0), and writes `next` if it
 /// differs from what the CPU then holds. (For GS the MSR is
 /// `KERNEL_GS_BASE`, where the user's base sits while in the kernel; the
 /// kernel's own GS base is untouched.)
 #[inline(always)]
-fn switch_base(msr: u32, prev: &mut u64, next: u64) {
-    if *prev != 0 {
+fn switch_base(msr: u32, prev: &mut u64, recorded: u64, next: u64) {
+    let mut current = recorded;
+    if recorded != 0 {
         let (low, high): (u32, u32);
         // SAFETY: reading a base MSR has no side effect.
         unsafe {
@@ -267,9 +279,10 @@ fn switch_base(msr: u32, prev: &mut u64, next: u64) {
                 options(nomem, nostack, preserves_flags),
             )
         };
-        *prev = (u64::from(high) << 32) | u64::from(low);
+        current = (u64::from(high) << 32) | u64::from(low);
+        *prev = current;
     }
-    if next != *prev {
+    if next != current {
         // SAFETY: a canonical user address (checked where it was set) or
         // 0, for the user's own base.
         unsafe {
@@ -278,7 +291,8 @@ fn switch_base(msr: u32, prev: &mut u64, next: u64) {
                 in("ecx") msr,
                 in("eax") next as u32,
                 in("edx") (next >> 32) as u32,
-                options(nostack, preserves_flags),
+                // No kernel memory access depends on the user's bases.
+                options(nomem, nostack, preserves_flags),
             )
         };
     }

@@ -163,7 +163,7 @@ pub fn locked<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
 /// every path takes both in): IPC does all of a call's work under one
 /// acquisition of each.
 pub fn locked_sched<R>(f: impl FnOnce(&mut Kernel, &mut sched::Scheduler) -> R) -> R {
-    locked(|k| sched::with_sched(|s| f(k, s)))
+    locked(|k| sched::with_sched_in_syscall(|s| f(k, s)))
 }
 
 type Handler = fn(&mut Caller) -> Result<Results, Error>;
