@@ -20,8 +20,6 @@ use crate::arch::x86_64::syscall_entry::return_to_user;
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::arch::x86_64::{context, gdt, percpu};
 use core::sync::atomic::Ordering;
-use x86_64::registers::model_specific::{FsBase, KernelGsBase};
-use x86_64::VirtAddr;
 
 /// A switch of kernel stacks that [`Scheduler::pick_next`] prepared (the
 /// next thread's CPU state is already installed) and that must be made
@@ -128,7 +126,9 @@ impl Scheduler {
     pub(crate) fn pick_next(&mut self) -> Option<Switch> {
         NEED_RESCHED.store(false, Ordering::Relaxed);
         let prev = self.current;
-        let prev_ready = self.thread(prev).is_some_and(|t| t.state == State::Ready);
+        // SAFETY: the running thread's boxed record (`current_record`),
+        // never freed while it is current; this read ends here.
+        let prev_ready = unsafe { (*self.current_record).state == State::Ready };
         if prev_ready && prev != self.idle {
             self.enqueue(prev);
         }
@@ -157,30 +157,16 @@ impl Scheduler {
 /// the previous stack pointer and which to load.
 #[inline(always)]
 fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mut u64, Resume) {
-    let prev_ptr = s.thread_ptr(prev);
+    // `prev` is the running thread, whose record is `current_record`
+    // (never freed while it is current).
+    debug_assert_eq!(s.thread_ptr(prev), Some(s.current_record));
     let next_ptr = s.thread_ptr(next).expect("queued threads exist");
     // SAFETY: both point into boxed records of the table, which no other
     // reference reaches while the scheduler is borrowed here; `prev` and
     // `next` differ (the callers switch only between different threads).
-    let n = unsafe { &mut *next_ptr };
-    let save = match prev_ptr {
-        Some(p) => {
-            // SAFETY: as above.
-            let p = unsafe { &mut *p };
-            switch_cpu_state(p, n);
-            &mut p.saved_rsp as *mut u64
-        }
-        None => {
-            // The previous thread is gone: nothing to save, and the bases
-            // in the CPU are unknown, so write the next thread's.
-            // SAFETY: the area holds `next`'s saved (or initial) state.
-            unsafe { context::fpu_restore(n.fpu.as_ptr()) };
-            FsBase::write(VirtAddr::new_truncate(n.fs_base));
-            KernelGsBase::write(VirtAddr::new_truncate(n.gs_base));
-            load_thread_context(n);
-            core::ptr::null_mut()
-        }
-    };
+    let (p, n) = unsafe { (&mut *s.current_record, &mut *next_ptr) };
+    switch_cpu_state(p, n);
+    let save = &mut p.saved_rsp as *mut u64;
     set_current(s, n);
     let next = if n.saved_rsp == RESUME_FROM_FRAME {
         // It left through the IPC fast path or abandoned its stack.

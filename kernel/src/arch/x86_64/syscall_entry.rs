@@ -73,7 +73,7 @@ syscall_entry:
     pushq %r13
     pushq %r14
     pushq %r15
-    cld
+    /* No cld: SYSCALL cleared DF already (FMASK, see init). */
     mov %rsp, %rdi
     /* A native thread's Call or ReplyRecv, and every Linux call of an
        ipc container member, try the IPC fast path first; it returns only
