@@ -16,13 +16,13 @@
 //! the thread whose stack the CPU is on.
 
 pub mod ipc;
+mod ready;
 mod switch;
 pub mod thread;
 
 use crate::arch::x86_64::{context, gdt, percpu};
 use crate::mm::stack;
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
@@ -42,7 +42,7 @@ pub enum SpawnError {
 
 pub(crate) struct Scheduler {
     threads: Vec<Option<Box<Thread>>>,
-    ready: [VecDeque<ThreadId>; MAX_PRIORITY as usize + 1],
+    ready: [ready::ReadyQueue; MAX_PRIORITY as usize + 1],
     ready_bitmap: u32,
     current: ThreadId,
     /// The record of `current` (boxed, so it stays put; a thread's record
@@ -153,7 +153,7 @@ impl Scheduler {
 
     fn remove_from_queue(&mut self, id: ThreadId) {
         for (priority, queue) in self.ready.iter_mut().enumerate() {
-            queue.retain(|&t| t != id);
+            queue.retain(|t| t != id);
             if queue.is_empty() {
                 self.ready_bitmap &= !(1 << priority);
             }
@@ -280,7 +280,7 @@ pub fn init(boot_stack: stack::KernelStack) {
     };
     let mut sched = Scheduler {
         threads: Vec::new(),
-        ready: core::array::from_fn(|_| VecDeque::new()),
+        ready: core::array::from_fn(|_| ready::ReadyQueue::new()),
         ready_bitmap: 0,
         current: 0,
         current_record: core::ptr::null_mut(),
