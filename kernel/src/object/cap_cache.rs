@@ -67,6 +67,11 @@ impl EndpointCache {
     };
 }
 
+/// The `handle` of an entry that remembers a container member's link
+/// endpoint: an index no table has (tables have at most 65536 slots), so
+/// no capability lookup is ever remembered under it.
+const LINK_HANDLE: u64 = u64::MAX;
+
 /// What a cached or full endpoint lookup gives the slow path: the
 /// endpoint's reference, the capability's rights and its badge.
 pub type EndpointCap = (ObjRef, Rights, u64);
@@ -120,17 +125,20 @@ impl Kernel {
 
     /// The endpoint `object` (a container member's syscall endpoint, held
     /// by its container, not named by a capability of the thread), through
-    /// `cache`, which remembers it by reference. Only a member's send entry
-    /// is used this way (`sched::set_linux` empties both entries whenever a
-    /// thread becomes or stops being a member, so no native lookup ever
-    /// sees such an entry).
+    /// `cache`, which remembers it under [`LINK_HANDLE`]. Only a member's
+    /// send entry is used this way, always with its link's endpoint:
+    /// `sched::set_linux`, the only place a link is set or changed,
+    /// empties both entries, so a remembered link endpoint is the current
+    /// link's, and no native lookup ever sees such an entry.
     #[inline(always)]
     pub fn cached_link_endpoint(
         &mut self,
         cache: &mut EndpointCache,
         object: ObjRef,
     ) -> Option<&mut Endpoint> {
-        if cache.object == object && cache.epoch == self.caps.epoch() {
+        // A send entry with the link marker was filled from the link, and
+        // the link has not changed since (that would have emptied it).
+        if cache.handle == LINK_HANDLE && cache.epoch == self.caps.epoch() {
             // SAFETY: as in `cached_endpoint`: remembered in this epoch,
             // so the endpoint has neither moved nor gone.
             return Some(unsafe { &mut *cache.endpoint });
@@ -140,7 +148,7 @@ impl Kernel {
             return None;
         };
         *cache = EndpointCache {
-            handle: u64::MAX,
+            handle: LINK_HANDLE,
             epoch,
             endpoint: ep,
             object,

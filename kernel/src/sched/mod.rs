@@ -101,7 +101,7 @@ pub(crate) fn with_sched_in_syscall<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R
 /// The scheduler behind a locked guard, in a system call (see
 /// [`with_sched_in_syscall`]).
 #[inline(always)]
-pub(crate) fn running<'a>(guard: &'a mut Option<Scheduler>) -> &'a mut Scheduler {
+pub(crate) fn running(guard: &mut Option<Scheduler>) -> &mut Scheduler {
     // SAFETY: `init` stores the scheduler before any other thread exists
     // and nothing ever takes it out again; system calls come only from
     // user threads, created after `init`.

@@ -217,9 +217,6 @@ fn switch_cpu_state(p: &mut Thread, n: &mut Thread) {
     // area holds its saved (or initial) state.
     unsafe { context::fpu_switch(p.fpu.as_ptr(), n.fpu.as_ptr()) };
     if (p.fs_base | n.fs_base | p.gs_base | n.gs_base) != 0 {
-        // Inline, but laid out away from the common case (no base at all),
-        // whose registers it must not cost.
-        core::hint::cold_path();
         switch_bases(p, n);
     }
     load_thread_context(n);
