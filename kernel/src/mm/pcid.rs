@@ -89,12 +89,14 @@ pub fn load(cr3: u64) {
     }
     LOADED.store(cr3, Ordering::Relaxed);
     WRITES.fetch_add(1, Ordering::Relaxed);
-    let pml4 = cr3 & !PCID_MASK;
     if !enabled() {
-        // Every write flushes (counted as `WRITES - KEPT_WRITES`).
-        write_cr3(pml4);
+        // Every write flushes (counted as `WRITES - KEPT_WRITES`). Without
+        // PCIDs every page table's PCID bits are 0 (`allocate`).
+        debug_assert_eq!(cr3 & PCID_MASK, 0);
+        write_cr3(cr3);
         return;
     }
+    let pml4 = cr3 & !PCID_MASK;
     let owner = &OWNER[(cr3 & PCID_MASK) as usize];
     if owner.load(Ordering::Relaxed) == pml4 {
         KEPT_WRITES.fetch_add(1, Ordering::Relaxed);
