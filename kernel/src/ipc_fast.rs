@@ -44,7 +44,7 @@
 use crate::arch::x86_64::syscall_entry::return_to_user_fast;
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::object::endpoint::Endpoint;
-use crate::object::{Object, KERNEL};
+use crate::object::KERNEL;
 use crate::sched::ipc::{fresh_tokens, Waiter};
 use crate::sched::thread::{IpcWait, Thread};
 use crate::sched::{self, State};
@@ -148,13 +148,15 @@ pub extern "C" fn try_call(frame: *mut TrapFrame) {
     let Some(mut guard) = sched::try_lock() else {
         return;
     };
-    let Some(s) = guard.as_mut() else {
-        return;
-    };
+    let s = sched::running(&mut guard);
     let me = s.current();
     let cp = s.current_ptr();
     // SAFETY: our own boxed record; this read ends here.
     let table = unsafe { (*cp).cap_table };
+    // Looked up in full, not through the thread's remembered lookup
+    // (`cap_cache`): that would save about 28 instructions here, but only
+    // on native calls, and a container's forwarded calls must keep pace
+    // with native IPC (see docs/ipc.md, "Where the instructions go").
     let Some((ep, badge)) = k.endpoint_cap(table, CapRef(f.rdi), Rights::WRITE) else {
         return;
     };
@@ -189,18 +191,17 @@ pub extern "C" fn try_linux_call(frame: *mut TrapFrame) {
     let Some(mut guard) = sched::try_lock() else {
         return;
     };
-    let Some(s) = guard.as_mut() else {
-        return;
-    };
+    let s = sched::running(&mut guard);
     let me = s.current();
     let cp = s.current_ptr();
-    // SAFETY: our own boxed record; this borrow ends here, and `calls`
-    // is written only after the guards, through the record `c` below.
-    let Some(link) = (unsafe { (*cp).linux.as_mut() }) else {
+    // SAFETY: our own boxed record; this borrow ends with the endpoint
+    // lookup, and `calls` is written only after the guards.
+    let own = unsafe { &mut *cp };
+    let Some(link) = own.linux.as_mut() else {
         return;
     };
     let (endpoint, badge, calls) = (link.endpoint, link.badge, &raw mut link.calls);
-    let Some(Object::Endpoint(ep)) = k.get_mut(endpoint) else {
+    let Some(ep) = k.cached_link_endpoint(&mut own.send_cap, endpoint) else {
         return;
     };
     let Some((c, t)) = waiting_receiver(ep, s, me, cp) else {
@@ -273,10 +274,9 @@ fn commit_call(
     t.ipc.token = token;
     t.ipc.reply_to = Some((me, c.serial));
     t.state = State::Ready;
+    // (`badge` and `grant` matter only to a queued sender: not written.)
     c.ipc.waiting = Some(IpcWait::Reply);
     c.ipc.token = token + 1;
-    c.ipc.badge = 0;
-    c.ipc.grant = false;
     c.state = State::Blocked;
     s.fast_switch(c, t)
 }
@@ -297,14 +297,18 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     let Some(mut guard) = sched::try_lock() else {
         return;
     };
-    let Some(s) = guard.as_mut() else {
-        return;
-    };
+    let s = sched::running(&mut guard);
     let me = s.current();
     let m = s.current_ptr();
-    // SAFETY: our own boxed record; this read ends here.
-    let table = unsafe { (*m).cap_table };
-    let Some((ep, _)) = k.endpoint_cap(table, CapRef(f.rdi), Rights::READ) else {
+    // SAFETY: our own boxed record; this borrow ends with the lookup.
+    let own = unsafe { &mut *m };
+    let found = k.cached_endpoint(
+        &mut own.recv_cap,
+        own.cap_table,
+        CapRef(f.rdi),
+        Rights::READ,
+    );
+    let Some((ep, _)) = found else {
         return;
     };
     if !ep.senders.is_empty() || !ep.pending_faults.is_empty() {
@@ -349,8 +353,6 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     m.ipc.waiting = Some(IpcWait::Recv);
     let token = tokens + 1;
     m.ipc.token = token;
-    m.ipc.badge = 0;
-    m.ipc.grant = false;
     m.state = State::Blocked;
     ep.receivers.push_back(Waiter { thread: me, token });
     let next = s.fast_switch(m, c);

@@ -76,6 +76,7 @@ impl<O: Copy + Eq + core::fmt::Debug> CapSpace<O> {
         let parent = self.links(node).parent;
         self.unlink_from_parent(node);
         self.reparent_children(node, parent);
+        self.invalidate_lookups();
         self.table_at_mut(node.table).vacate(node.index)
     }
 
@@ -117,6 +118,7 @@ impl<O: Copy + Eq + core::fmt::Debug> CapSpace<O> {
         let links = *self.links(from);
         self.point_neighbours_at(&links, from, to);
         *self.links_mut(from) = Links::NONE;
+        self.invalidate_lookups();
         let cap = self.table_at_mut(from.table).vacate(from.index);
         self.table_at_mut(to.table).fill(to.index, cap);
         *self.links_mut(to) = links;

@@ -40,6 +40,12 @@ pub(crate) struct TableEntry<O> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CapSpace<O> {
     pub(crate) tables: Vec<TableEntry<O>>,
+    /// The removal epoch: changes whenever a capability stops naming what
+    /// it named (a slot emptied by delete, revoke, move or a table's
+    /// destruction) and whenever [`CapSpace::invalidate_lookups`] is
+    /// called. A lookup result remembered together with the epoch it was
+    /// made in is still exact while the epoch is unchanged.
+    pub(crate) epoch: u64,
 }
 
 /// What [`CapSpace::revoke_bounded`] achieved.
@@ -67,7 +73,26 @@ impl<O: Copy + Eq + Debug> Default for CapSpace<O> {
 impl<O: Copy + Eq + Debug> CapSpace<O> {
     /// An empty space with no tables. Does not allocate.
     pub const fn new() -> Self {
-        CapSpace { tables: Vec::new() }
+        CapSpace {
+            tables: Vec::new(),
+            epoch: 0,
+        }
+    }
+
+    /// The removal epoch (see the field's documentation): a remembered
+    /// lookup made in this epoch still holds, since no slot has been
+    /// emptied, no table destroyed and nothing invalidated since.
+    #[inline(always)]
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Starts a new epoch, so that every remembered lookup is checked
+    /// again: for the user of the space's own reasons (an object that
+    /// capabilities named was destroyed or moved in memory).
+    #[inline]
+    pub fn invalidate_lookups(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
     }
 
     // ----- tables -----
@@ -123,6 +148,7 @@ impl<O: Copy + Eq + Debug> CapSpace<O> {
         let entry = &mut self.tables[table.index() as usize];
         entry.table = None;
         entry.generation = entry.generation.wrapping_add(1);
+        self.invalidate_lookups();
         Ok(removed)
     }
 

@@ -222,3 +222,41 @@ fn get_agrees_with_lookup() {
         );
     }
 }
+
+/// The removal epoch moves on every operation that empties a slot or
+/// destroys a table (so a remembered lookup is checked again), and stays
+/// on those that only add capabilities or fail.
+#[test]
+fn epoch_moves_exactly_when_a_capability_goes() {
+    let (mut space, t) = sample();
+    let root = space.table_at(0).handle(0);
+    let a = space.table_at(0).handle(1);
+    let mut epoch = space.epoch();
+    let mut moved = |space: &Space, expected: bool| {
+        let now = space.epoch();
+        assert_eq!(now != epoch, expected, "epoch {epoch} -> {now}");
+        epoch = now;
+    };
+    let copy = space.copy(t, root, t, Rights::ALL).unwrap();
+    space.mint(t, root, t, Rights::ALL, 7).unwrap();
+    space
+        .insert_root(t, Capability::new(9, Rights::READ))
+        .unwrap();
+    let _ = space.lookup(t, a);
+    moved(&space, false);
+    assert!(space.delete(t, CapRef::new(0, 99), |_| {}).is_err());
+    moved(&space, false);
+    space.delete(t, copy, |_| {}).unwrap();
+    moved(&space, true);
+    let t2 = space.create_table(4).unwrap();
+    moved(&space, false);
+    let moved_cap = space.move_cap(t, a, t2).unwrap();
+    moved(&space, true);
+    space.revoke(t, root, |_| {}).unwrap();
+    moved(&space, true);
+    assert!(space.lookup(t2, moved_cap).is_err());
+    space.destroy_table(t2, |_| {}).unwrap();
+    moved(&space, true);
+    space.invalidate_lookups();
+    moved(&space, true);
+}

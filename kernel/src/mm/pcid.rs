@@ -47,7 +47,10 @@ static OWNER: [AtomicU64; MAX_PCIDS + 2] = [const { AtomicU64::new(0) }; MAX_PCI
 static WRITES: AtomicU64 = AtomicU64::new(0);
 /// The CR3 value last loaded (PML4 | PCID, without the no-flush bit).
 static LOADED: AtomicU64 = AtomicU64::new(0);
-static FLUSHING_WRITES: AtomicU64 = AtomicU64::new(0);
+/// Writes that kept the TLB (no-flush bit set); the flushing ones are
+/// `WRITES - KEPT_WRITES`, so that the common write without PCIDs counts
+/// once, not twice.
+static KEPT_WRITES: AtomicU64 = AtomicU64::new(0);
 
 /// Uses PCIDs if the CPU has them (CR4.PCIDE was set by `cpu::init`), and
 /// INVPCID with them if present; `limit` caps how many PCIDs are handed out.
@@ -85,22 +88,28 @@ pub fn load(cr3: u64) {
         return;
     }
     LOADED.store(cr3, Ordering::Relaxed);
-    let pml4 = cr3 & !PCID_MASK;
-    let pcid = (cr3 & PCID_MASK) as usize;
-    let mut value = cr3;
-    if enabled() {
-        let owner = &OWNER[pcid];
-        if owner.load(Ordering::Relaxed) == pml4 {
-            value |= NO_FLUSH;
-        } else {
-            owner.store(pml4, Ordering::Relaxed);
-            FLUSHING_WRITES.fetch_add(1, Ordering::Relaxed);
-        }
-    } else {
-        value = pml4;
-        FLUSHING_WRITES.fetch_add(1, Ordering::Relaxed);
-    }
     WRITES.fetch_add(1, Ordering::Relaxed);
+    if !enabled() {
+        // Every write flushes (counted as `WRITES - KEPT_WRITES`). Without
+        // PCIDs every page table's PCID bits are 0 (`allocate`).
+        debug_assert_eq!(cr3 & PCID_MASK, 0);
+        write_cr3(cr3);
+        return;
+    }
+    let pml4 = cr3 & !PCID_MASK;
+    let owner = &OWNER[(cr3 & PCID_MASK) as usize];
+    if owner.load(Ordering::Relaxed) == pml4 {
+        KEPT_WRITES.fetch_add(1, Ordering::Relaxed);
+        write_cr3(cr3 | NO_FLUSH);
+    } else {
+        owner.store(pml4, Ordering::Relaxed);
+        write_cr3(cr3);
+    }
+}
+
+/// Writes `value` to CR3.
+#[inline(always)]
+fn write_cr3(value: u64) {
     // SAFETY: every page table the kernel loads maps the kernel half
     // identically, so execution continues; the PCID bits are only set when
     // CR4.PCIDE is on.
@@ -117,8 +126,8 @@ pub fn loaded() -> u64 {
 /// flushes unless `keeps` says the no-flush bit was set.
 pub fn count_write(keeps: bool) {
     WRITES.fetch_add(1, Ordering::Relaxed);
-    if !keeps {
-        FLUSHING_WRITES.fetch_add(1, Ordering::Relaxed);
+    if keeps {
+        KEPT_WRITES.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -192,8 +201,9 @@ pub fn forget(cr3: u64) {
 
 /// (CR3 writes, of which flushing) since boot.
 pub fn counters() -> (u64, u64) {
-    (
-        WRITES.load(Ordering::Relaxed),
-        FLUSHING_WRITES.load(Ordering::Relaxed),
-    )
+    // The kept ones first: a write counted in between adds to `writes`
+    // only, never making the difference negative.
+    let kept = KEPT_WRITES.load(Ordering::Relaxed);
+    let writes = WRITES.load(Ordering::Relaxed);
+    (writes, writes - kept)
 }

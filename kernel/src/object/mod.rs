@@ -14,6 +14,7 @@
 //! the quota when the object goes. The whole layer sits behind one lock,
 //! [`KERNEL`]; syscalls take it for short, non-blocking critical sections.
 
+pub mod cap_cache;
 pub mod container;
 pub mod endpoint;
 pub mod frames;
@@ -106,13 +107,13 @@ impl ThreadContexts {
             self.0.resize(i + 1, None);
         }
         self.0[i] = Some(context);
-        crate::sched::with_thread(id, |t| t.cap_table = context.table);
+        crate::sched::with_thread(id, |t| t.set_cap_table(context.table));
     }
 
     /// Forgets thread `id`, returning what it had; its scheduler record (if
     /// still there) then names no table. Takes the scheduler lock.
     pub fn remove(&mut self, id: &crate::sched::ThreadId) -> Option<ThreadContext> {
-        crate::sched::with_thread(*id, |t| t.cap_table = crate::sched::thread::NO_TABLE);
+        crate::sched::with_thread(*id, |t| t.set_cap_table(crate::sched::thread::NO_TABLE));
         self.0.get_mut(*id as usize)?.take()
     }
 
@@ -170,6 +171,11 @@ impl Kernel {
                 ObjRef { index, generation }
             }
             None => {
+                if self.entries.len() == self.entries.capacity() {
+                    // The arena moves: remembered endpoint addresses
+                    // (`cap_cache`) must be looked up again.
+                    self.caps.invalidate_lookups();
+                }
                 self.entries.push(entry(0));
                 ObjRef {
                     index: (self.entries.len() - 1) as u32,
@@ -205,28 +211,6 @@ impl Kernel {
         self.entry_mut(r)?.object.as_mut()
     }
 
-    /// The endpoint that capability `handle` in `table` names, and the
-    /// capability's badge, if the capability has every right in `rights`:
-    /// the short lookup of the IPC fast path (index, generation, rights,
-    /// type), with no error to report.
-    #[inline(always)]
-    pub fn endpoint_cap(
-        &mut self,
-        table: TableId,
-        handle: bulkhead_abi::CapRef,
-        rights: bulkhead_abi::Rights,
-    ) -> Option<(&mut endpoint::Endpoint, u64)> {
-        let cap = self.caps.get(table, handle)?;
-        if !cap.rights.contains(rights) {
-            return None;
-        }
-        let badge = cap.badge;
-        match self.get_mut(cap.object)? {
-            Object::Endpoint(ep) => Some((ep, badge)),
-            _ => None,
-        }
-    }
-
     /// Takes one more reference on `r`.
     pub fn add_ref(&mut self, r: ObjRef) {
         if let Some(e) = self.entry_mut(r) {
@@ -254,6 +238,8 @@ impl Kernel {
             let object = e.object.take();
             let charge = e.charge.take();
             work.append(&mut core::mem::take(&mut e.holds));
+            // An object is gone: no remembered lookup may reach it.
+            self.caps.invalidate_lookups();
             self.free.push(r.index);
             if let Some((quota, pages)) = charge {
                 memory::uncharge(self, quota, pages);

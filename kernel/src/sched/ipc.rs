@@ -143,7 +143,7 @@ pub(crate) fn complete_in(s: &mut Scheduler, w: Waiter, fill: impl FnOnce(&mut T
         s.sleepers
             .retain(|(_, id, token)| !(*id == w.thread && token.is_some()));
     }
-    s.make_ready(w.thread);
+    s.make_ready_inline(w.thread);
     true
 }
 

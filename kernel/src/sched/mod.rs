@@ -16,20 +16,19 @@
 //! the thread whose stack the CPU is on.
 
 pub mod ipc;
+mod ready;
+mod switch;
 pub mod thread;
 
-use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::arch::x86_64::{context, gdt, percpu};
 use crate::mm::stack;
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
+pub(crate) use switch::Switch;
 pub use thread::{Ending, State, Thread, ThreadId, MAX_PRIORITY};
 use x86_64::instructions::interrupts;
-use x86_64::registers::model_specific::{FsBase, KernelGsBase, Msr};
-use x86_64::VirtAddr;
 
 /// Timer ticks a thread may run before an equal-priority one gets a turn.
 pub const SLICE_TICKS: u32 = 2;
@@ -43,7 +42,7 @@ pub enum SpawnError {
 
 pub(crate) struct Scheduler {
     threads: Vec<Option<Box<Thread>>>,
-    ready: [VecDeque<ThreadId>; MAX_PRIORITY as usize + 1],
+    ready: [ready::ReadyQueue; MAX_PRIORITY as usize + 1],
     ready_bitmap: u32,
     current: ThreadId,
     /// The record of `current` (boxed, so it stays put; a thread's record
@@ -86,6 +85,27 @@ static NEXT_SERIAL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU6
 
 fn next_serial() -> u64 {
     NEXT_SERIAL.fetch_add(1, Ordering::Relaxed)
+}
+
+/// [`with_sched`] for a system call's handler, which runs with interrupts
+/// off already (SYSCALL masks IF) and only after [`init`] (system calls
+/// come only from user threads, which exist only after it): no interrupt
+/// flag to save and restore, no check that the scheduler exists.
+#[inline(always)]
+pub(crate) fn with_sched_in_syscall<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
+    debug_assert!(!interrupts::are_enabled());
+    let mut guard = SCHED.lock();
+    f(running(&mut guard))
+}
+
+/// The scheduler behind a locked guard, in a system call (see
+/// [`with_sched_in_syscall`]).
+#[inline(always)]
+pub(crate) fn running(guard: &mut Option<Scheduler>) -> &mut Scheduler {
+    // SAFETY: `init` stores the scheduler before any other thread exists
+    // and nothing ever takes it out again; system calls come only from
+    // user threads, created after `init`.
+    unsafe { guard.as_mut().unwrap_unchecked() }
 }
 
 /// Runs `f` on the scheduler with interrupts off.
@@ -133,7 +153,7 @@ impl Scheduler {
 
     fn remove_from_queue(&mut self, id: ThreadId) {
         for (priority, queue) in self.ready.iter_mut().enumerate() {
-            queue.retain(|&t| t != id);
+            queue.retain(|t| t != id);
             if queue.is_empty() {
                 self.ready_bitmap &= !(1 << priority);
             }
@@ -160,6 +180,13 @@ impl Scheduler {
     /// running thread.
     #[inline]
     pub(crate) fn make_ready(&mut self, id: ThreadId) {
+        self.make_ready_inline(id);
+    }
+
+    /// [`Scheduler::make_ready`], inline: for the end of an IPC wait
+    /// (`ipc::complete_in`), once per slow-path message.
+    #[inline(always)]
+    pub(crate) fn make_ready_inline(&mut self, id: ThreadId) {
         // SAFETY: the running thread's boxed record, never freed while it
         // is current; this read ends here.
         let current_priority = unsafe { (*self.current_record).priority };
@@ -215,6 +242,8 @@ fn new_thread(
         linux: None,
         linux_kind: LINUX_NONE,
         cap_table: thread::NO_TABLE,
+        send_cap: crate::object::cap_cache::EndpointCache::EMPTY,
+        recv_cap: crate::object::cap_cache::EndpointCache::EMPTY,
     })
 }
 
@@ -246,10 +275,12 @@ pub fn init(boot_stack: stack::KernelStack) {
         linux: None,
         linux_kind: LINUX_NONE,
         cap_table: thread::NO_TABLE,
+        send_cap: crate::object::cap_cache::EndpointCache::EMPTY,
+        recv_cap: crate::object::cap_cache::EndpointCache::EMPTY,
     };
     let mut sched = Scheduler {
         threads: Vec::new(),
-        ready: core::array::from_fn(|_| VecDeque::new()),
+        ready: core::array::from_fn(|_| ready::ReadyQueue::new()),
         ready_bitmap: 0,
         current: 0,
         current_record: core::ptr::null_mut(),
@@ -346,6 +377,10 @@ pub fn set_linux(id: ThreadId, link: Option<thread::LinuxLink>) -> bool {
         let Some(t) = s.thread(id) else { return false };
         t.linux = link;
         t.linux_kind = thread::LinuxLink::kind(&link);
+        // A member's send entry remembers its link's endpoint
+        // (`Kernel::cached_link_endpoint`), a native thread's a capability.
+        t.send_cap = crate::object::cap_cache::EndpointCache::EMPTY;
+        t.recv_cap = crate::object::cap_cache::EndpointCache::EMPTY;
         if id == current {
             CURRENT_LINUX.store(thread::LinuxLink::kind(&link), Ordering::Relaxed);
         }
@@ -394,198 +429,6 @@ pub fn schedule() {
     }
 }
 
-/// A switch of kernel stacks that [`Scheduler::pick_next`] prepared (the
-/// next thread's CPU state is already installed) and that must be made
-/// once every lock is released.
-#[must_use]
-pub(crate) struct Switch {
-    save: *mut u64,
-    next_rsp: u64,
-}
-
-impl Switch {
-    /// Switches to the next thread's kernel stack; returns when the
-    /// current thread is resumed.
-    pub(crate) fn make(self) {
-        // SAFETY: `save` points into the previous thread's boxed record,
-        // which lives until that thread ends and is released (never while
-        // it is parked here); `next_rsp` was saved by `switch_stacks` or
-        // prepared by `prepare_stack`.
-        unsafe { context::switch_stacks(self.save, self.next_rsp) };
-    }
-
-    /// Switches to the next thread for good, leaving the current one to
-    /// resume straight into user mode from its `TrapFrame`, exactly as a
-    /// thread that left through the IPC fast path does (its `saved_rsp`
-    /// becomes [`RESUME_FROM_FRAME`]). For a blocked system call whose
-    /// results its completer will write into that frame and which has
-    /// nothing left to do once woken. The caller must hold no lock and own
-    /// nothing on this stack that needs dropping.
-    pub(crate) fn abandon(self) -> ! {
-        let mut scratch = 0u64;
-        // SAFETY: as in `make`; the previous thread's record is its own
-        // (boxed, alive while it is blocked), and nothing runs it until
-        // it is made ready, which happens under the scheduler lock, after
-        // this write. Its stack below the TrapFrame is abandoned: the
-        // switch saves into `scratch`, which nothing reads.
-        unsafe {
-            *self.save = RESUME_FROM_FRAME;
-            context::switch_stacks(&mut scratch, self.next_rsp);
-        }
-        unreachable!("an abandoned kernel stack was resumed");
-    }
-}
-
-impl Scheduler {
-    /// The scheduling decision of [`schedule`]: puts the current thread
-    /// back in its queue if it is `Ready`, takes the best ready thread and,
-    /// if it is another one, installs its CPU state and returns the stack
-    /// switch still to make.
-    pub(crate) fn pick_next(&mut self) -> Option<Switch> {
-        NEED_RESCHED.store(false, Ordering::Relaxed);
-        let prev = self.current;
-        let prev_ready = self.thread(prev).is_some_and(|t| t.state == State::Ready);
-        if prev_ready && prev != self.idle {
-            self.enqueue(prev);
-        }
-        let next = self.dequeue_highest().unwrap_or(self.idle);
-        if next == prev {
-            return None;
-        }
-        let (save, next_rsp) = switch_bookkeeping(self, prev, next);
-        Some(Switch { save, next_rsp })
-    }
-
-    /// [`schedule`] for a current thread that has just blocked, decided
-    /// under the lock the caller already holds: `Err(())` if killed threads
-    /// wait to be freed, which only `schedule` itself does (then call it).
-    pub(crate) fn park_current(&mut self) -> Result<Option<Switch>, ()> {
-        if self.reap.is_empty() {
-            Ok(self.pick_next())
-        } else {
-            Err(())
-        }
-    }
-}
-
-/// Saves the previous thread's FPU and FS state, installs the next
-/// thread's (stack, FPU, FS base, page table), and returns where to save
-/// the previous stack pointer and which to load.
-fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mut u64, u64) {
-    let prev_ptr = s.thread_ptr(prev);
-    let next_ptr = s.thread_ptr(next).expect("queued threads exist");
-    // SAFETY: both point into boxed records of the table, which no other
-    // reference reaches while the scheduler is borrowed here; `prev` and
-    // `next` differ (the callers switch only between different threads).
-    let n = unsafe { &mut *next_ptr };
-    let save = match prev_ptr {
-        Some(p) => {
-            // SAFETY: as above.
-            let p = unsafe { &mut *p };
-            switch_cpu_state(p, n);
-            &mut p.saved_rsp as *mut u64
-        }
-        None => {
-            // The previous thread is gone: nothing to save, and the bases
-            // in the CPU are unknown, so write the next thread's.
-            // SAFETY: the area holds `next`'s saved (or initial) state.
-            unsafe { context::fpu_restore(n.fpu.as_ptr()) };
-            FsBase::write(VirtAddr::new_truncate(n.fs_base));
-            KernelGsBase::write(VirtAddr::new_truncate(n.gs_base));
-            load_thread_context(n);
-            core::ptr::null_mut()
-        }
-    };
-    set_current(s, n);
-    if n.saved_rsp == RESUME_FROM_FRAME {
-        // It left through the IPC fast path: prepare its stack now.
-        let entry = if n.linux.is_some() {
-            crate::container_call::resume_forwarded as *const () as u64
-        } else {
-            crate::arch::x86_64::syscall_entry::return_to_user as *const () as u64
-        };
-        // SAFETY: `n` is a user thread (only those leave through the fast
-        // path) that is not running; the words below its TrapFrame belong
-        // to the syscall it abandoned, which nothing returns into.
-        n.saved_rsp = unsafe { context::prepare_resume(n.frame_ptr() as u64, entry) };
-    }
-    (save, n.saved_rsp)
-}
-
-/// `saved_rsp` of a thread that left through the IPC fast path: it resumes
-/// by returning to user mode from its `TrapFrame`, and its kernel stack is
-/// prepared for that (by `switch_bookkeeping`) only if the scheduler, not
-/// another fast path, is the one to resume it.
-const RESUME_FROM_FRAME: u64 = 0;
-
-/// Makes `n` the running thread in the scheduler's records.
-#[inline(always)]
-fn set_current(s: &mut Scheduler, n: &mut Thread) {
-    s.current = n.id;
-    s.current_record = n;
-    CURRENT.store(n.id, Ordering::Relaxed);
-    CURRENT_LINUX.store(n.linux_kind, Ordering::Relaxed);
-    n.slice_left = SLICE_TICKS;
-}
-
-/// Model-specific registers of the FS base and of the user's GS base
-/// (swapped out to `KERNEL_GS_BASE` while in the kernel).
-const MSR_FS_BASE: u32 = 0xc000_0100;
-const MSR_KERNEL_GS_BASE: u32 = 0xc000_0102;
-
-/// Moves the CPU from `p`'s user context to `n`'s: FPU state, FS and user
-/// GS bases, kernel stack top (per-CPU area and TSS) and page table.
-///
-/// The bases are read back from the CPU only when the thread's recorded
-/// base is not 0. User code can change them only by loading a segment
-/// selector, which in 64-bit mode sets the base to 0 (or, for a null
-/// selector on AMD, leaves it alone); `ThreadSetFsBase`/`GsBase` update the
-/// record. So a recorded 0 is still the CPU's value, and the common case
-/// (no thread-local storage) costs no MSR access at all.
-#[inline(always)]
-fn switch_cpu_state(p: &mut Thread, n: &mut Thread) {
-    // SAFETY: `p`'s state is in the CPU and its area is its own; `n`'s
-    // area holds its saved (or initial) state.
-    unsafe { context::fpu_switch(p.fpu.as_ptr(), n.fpu.as_ptr()) };
-    if (p.fs_base | n.fs_base | p.gs_base | n.gs_base) != 0 {
-        switch_bases(p, n);
-    }
-    load_thread_context(n);
-}
-
-/// The FS and user GS base part of [`switch_cpu_state`], for threads that
-/// have one set: saves `p`'s (if it has one) and writes `n`'s if it differs.
-#[inline(never)]
-fn switch_bases(p: &mut Thread, n: &Thread) {
-    let mut fs = Msr::new(MSR_FS_BASE);
-    let mut gs = Msr::new(MSR_KERNEL_GS_BASE);
-    if p.fs_base != 0 {
-        // SAFETY: reading the FS base MSR has no side effect.
-        p.fs_base = unsafe { fs.read() };
-    }
-    if n.fs_base != p.fs_base {
-        // SAFETY: a canonical user address (checked where it was set) or 0.
-        unsafe { fs.write(n.fs_base) };
-    }
-    if p.gs_base != 0 {
-        // SAFETY: as for the FS base.
-        p.gs_base = unsafe { gs.read() };
-    }
-    if n.gs_base != p.gs_base {
-        // SAFETY: as for the FS base; the kernel's own GS base is untouched.
-        unsafe { gs.write(n.gs_base) };
-    }
-}
-
-/// Installs `n`'s kernel stack top (for SYSCALL entry and for interrupts
-/// from ring 3) and its page table.
-#[inline(always)]
-fn load_thread_context(n: &Thread) {
-    percpu::set_kernel_stack_top(n.kstack.top);
-    gdt::set_kernel_stack(n.kstack.top);
-    crate::mm::pcid::load(n.cr3);
-}
-
 /// Locks the scheduler if it is free (interrupts must already be off).
 #[inline(always)]
 pub(crate) fn try_lock() -> Option<spin::MutexGuard<'static, Option<Scheduler>>> {
@@ -613,23 +456,6 @@ impl Scheduler {
     pub(crate) fn thread_ptr(&mut self, id: ThreadId) -> Option<*mut Thread> {
         let t: &mut Thread = self.threads.get_mut(id as usize)?.as_deref_mut()?;
         Some(t)
-    }
-
-    /// Hands the CPU from the current thread `p` (which the caller has
-    /// blocked) straight to `n` (which the caller has made ready and whose
-    /// registers hold what it must return to user mode with), with no
-    /// run-queue operation: the IPC fast path. `p` will later resume by
-    /// returning to user mode from its saved registers: another fast path
-    /// does that directly, and for the scheduler its `saved_rsp` says
-    /// [`RESUME_FROM_FRAME`]. The caller must not return into its own
-    /// kernel frames afterwards. Returns `n`'s register frame, to pass to
-    /// `return_to_user_fast` once every lock is released.
-    #[inline(always)]
-    pub(crate) fn fast_switch(&mut self, p: &mut Thread, n: &mut Thread) -> *mut TrapFrame {
-        switch_cpu_state(p, n);
-        set_current(self, n);
-        p.saved_rsp = RESUME_FROM_FRAME;
-        n.frame_ptr()
     }
 }
 

@@ -9,6 +9,7 @@
 use crate::arch::x86_64::context;
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::mm::stack::KernelStack;
+use crate::object::cap_cache::EndpointCache;
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use alloc::vec::Vec;
 use bulkhead_abi::ThreadState;
@@ -174,6 +175,11 @@ pub struct Thread {
     /// to [`NO_TABLE`]), so the IPC fast path finds it in the record it
     /// already holds instead of looking up the object layer's context.
     pub cap_table: TableId,
+    /// The last endpoint capability this thread sent with (`WRITE`) and
+    /// received on (`READ`), looked up in `cap_table`
+    /// (`crate::object::cap_cache`).
+    pub send_cap: EndpointCache,
+    pub recv_cap: EndpointCache,
 }
 
 /// How a container member's Linux syscalls are forwarded.
@@ -207,6 +213,14 @@ impl LinuxLink {
 }
 
 impl Thread {
+    /// Records the thread's capability table (`Thread::cap_table`) and
+    /// forgets the endpoint lookups made in the previous one.
+    pub fn set_cap_table(&mut self, table: TableId) {
+        self.cap_table = table;
+        self.send_cap = EndpointCache::EMPTY;
+        self.recv_cap = EndpointCache::EMPTY;
+    }
+
     /// The user register frame at the top of the kernel stack.
     #[inline(always)]
     pub fn user_frame(&mut self) -> &mut TrapFrame {

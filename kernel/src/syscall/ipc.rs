@@ -10,8 +10,9 @@
 
 use super::{locked, locked_sched, lookup, Caller, Results};
 use crate::ipc::{self, Outcome};
+use crate::object::cap_cache::EndpointCap;
 use crate::object::endpoint::{Endpoint, Notification};
-use crate::object::{memory, Object};
+use crate::object::{memory, Kernel, Object};
 use crate::sched::ipc as wait;
 use crate::sched::{Scheduler, Switch};
 use crate::usercopy::USlice;
@@ -89,16 +90,36 @@ fn finish_parked(caller: &Caller, parked: Parked, done: Results) -> Result<Resul
     }
 }
 
+/// The endpoint named by capability argument 0, which needs `rights`
+/// (`WRITE` to send, `READ` to receive): through the running thread's
+/// remembered lookup for that right (`crate::object::cap_cache`), or in
+/// full, which also finds the error.
+#[inline(always)]
+fn endpoint_arg(
+    k: &mut Kernel,
+    s: &mut Scheduler,
+    caller: &Caller,
+    rights: Rights,
+) -> Result<EndpointCap, Error> {
+    let handle = caller.cap_arg(0);
+    // SAFETY: the running thread's boxed record (the caller's), reached by
+    // nothing else while the scheduler is locked; the borrow ends here.
+    let own = unsafe { &mut *s.current_ptr() };
+    let cache = if rights == Rights::WRITE {
+        &mut own.send_cap
+    } else {
+        &mut own.recv_cap
+    };
+    match k.cached_endpoint_cap(cache, own.cap_table, handle, rights) {
+        Some(found) => Ok(found),
+        None => lookup(k, caller, handle, ObjectType::Endpoint, rights),
+    }
+}
+
 fn send_or_call(caller: &mut Caller, call: bool, block: bool) -> Result<Results, Error> {
     let me = caller.thread;
     let parked = locked_sched(|k, s| {
-        let (ep, rights, badge) = lookup(
-            k,
-            caller,
-            caller.cap_arg(0),
-            ObjectType::Endpoint,
-            Rights::WRITE,
-        )?;
+        let (ep, rights, badge) = endpoint_arg(k, s, caller, Rights::WRITE)?;
         let outcome = ipc::send(
             k,
             s,
@@ -136,13 +157,7 @@ pub fn call(caller: &mut Caller) -> Result<Results, Error> {
 fn receive(caller: &mut Caller, block: bool, reply_first: bool) -> Result<Results, Error> {
     let me = caller.thread;
     let parked = locked_sched(|k, s| {
-        let (ep, _, _) = lookup(
-            k,
-            caller,
-            caller.cap_arg(0),
-            ObjectType::Endpoint,
-            Rights::READ,
-        )?;
+        let (ep, _, _) = endpoint_arg(k, s, caller, Rights::READ)?;
         if reply_first {
             ipc::reply(k, s, me)?;
         }

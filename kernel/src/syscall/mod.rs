@@ -161,9 +161,10 @@ pub fn locked<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
 
 /// Runs `f` with the object layer and then the scheduler locked (the order
 /// every path takes both in): IPC does all of a call's work under one
-/// acquisition of each.
+/// acquisition of each. For system call handlers only (interrupts off, see
+/// `sched::with_sched_in_syscall`).
 pub fn locked_sched<R>(f: impl FnOnce(&mut Kernel, &mut sched::Scheduler) -> R) -> R {
-    locked(|k| sched::with_sched(|s| f(k, s)))
+    locked(|k| sched::with_sched_in_syscall(|s| f(k, s)))
 }
 
 type Handler = fn(&mut Caller) -> Result<Results, Error>;

@@ -159,22 +159,6 @@ pub unsafe fn fpu_switch(save: *mut u8, restore: *const u8) {
     }
 }
 
-/// Restores FPU state saved by [`fpu_switch`] (or by [`fpu_init_area`]).
-///
-/// # Safety
-/// `area` must be 64-byte aligned, at least [`fpu_area_size`] bytes, and
-/// hold a valid saved state.
-pub unsafe fn fpu_restore(area: *const u8) {
-    // SAFETY: per the contract.
-    unsafe {
-        if USE_XSAVE.load(Ordering::Relaxed) {
-            core::arch::asm!("xrstor64 [{}]", in(reg) area, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
-        } else {
-            core::arch::asm!("fxrstor64 [{}]", in(reg) area, options(nostack));
-        }
-    }
-}
-
 /// Fills `area` with the initial FPU state (default x87 control word and
 /// MXCSR, every register zero), in the layout both FXRSTOR and XRSTOR
 /// accept: an XSAVE header with no component marked as in use means

@@ -73,7 +73,7 @@ syscall_entry:
     pushq %r13
     pushq %r14
     pushq %r15
-    cld
+    /* No cld: SYSCALL cleared DF already (FMASK, see init). */
     mov %rsp, %rdi
     /* A native thread's Call or ReplyRecv, and every Linux call of an
        ipc container member, try the IPC fast path first; it returns only
@@ -134,13 +134,24 @@ pub unsafe extern "C" fn return_to_user(frame: *mut TrapFrame) -> ! {
         "sar rcx, 16",
         "cmp rcx, qword ptr [rsp + {rip}]",
         "jne 3f",
-        "pop r15", "pop r14", "pop r13", "pop r12",
-        "pop r11", "pop r10", "pop r9", "pop r8",
-        "pop rbp", "pop rdi", "pop rsi", "pop rdx",
-        "pop rcx", "pop rbx", "pop rax",
-        "mov rcx, qword ptr [rsp + 16]",   // rip (after vector, error)
-        "mov r11, qword ptr [rsp + 32]",   // rflags
-        "mov rsp, qword ptr [rsp + 40]",   // user rsp
+        // rcx (= RIP, already loaded) and r11 (= RFLAGS) are SYSRET's:
+        // their own slots are skipped, as in `return_to_user_fast`.
+        "mov r15, qword ptr [rsp + {r15}]",
+        "mov r14, qword ptr [rsp + {r14}]",
+        "mov r13, qword ptr [rsp + {r13}]",
+        "mov r12, qword ptr [rsp + {r12}]",
+        "mov r10, qword ptr [rsp + {r10}]",
+        "mov r9, qword ptr [rsp + {r9}]",
+        "mov r8, qword ptr [rsp + {r8}]",
+        "mov rbp, qword ptr [rsp + {rbp}]",
+        "mov rdi, qword ptr [rsp + {rdi}]",
+        "mov rsi, qword ptr [rsp + {rsi}]",
+        "mov rdx, qword ptr [rsp + {rdx}]",
+        "mov rbx, qword ptr [rsp + {rbx}]",
+        "mov rax, qword ptr [rsp + {rax}]",
+        "mov rcx, qword ptr [rsp + {rip}]",
+        "mov r11, qword ptr [rsp + {rflags}]",
+        "mov rsp, qword ptr [rsp + {rsp}]",
         "swapgs",
         "sysretq",
         "3:",
@@ -154,6 +165,21 @@ pub unsafe extern "C" fn return_to_user(frame: *mut TrapFrame) -> ! {
         cs = const offset_of!(TrapFrame, cs),
         ss = const offset_of!(TrapFrame, ss),
         rip = const offset_of!(TrapFrame, rip),
+        r15 = const offset_of!(TrapFrame, r15),
+        r14 = const offset_of!(TrapFrame, r14),
+        r13 = const offset_of!(TrapFrame, r13),
+        r12 = const offset_of!(TrapFrame, r12),
+        r10 = const offset_of!(TrapFrame, r10),
+        r9 = const offset_of!(TrapFrame, r9),
+        r8 = const offset_of!(TrapFrame, r8),
+        rbp = const offset_of!(TrapFrame, rbp),
+        rdi = const offset_of!(TrapFrame, rdi),
+        rsi = const offset_of!(TrapFrame, rsi),
+        rdx = const offset_of!(TrapFrame, rdx),
+        rbx = const offset_of!(TrapFrame, rbx),
+        rax = const offset_of!(TrapFrame, rax),
+        rflags = const offset_of!(TrapFrame, rflags),
+        rsp = const offset_of!(TrapFrame, rsp),
         user_cs = const USER_CODE.0,
         user_ss = const USER_DATA.0,
     )
@@ -161,37 +187,66 @@ pub unsafe extern "C" fn return_to_user(frame: *mut TrapFrame) -> ! {
 
 /// [`return_to_user`] without its checks, for the IPC fast path, whose
 /// guards have made them: the frame's CS and SS are the user selectors
-/// (true of every user thread's frame) and its RIP is canonical. Pops the
-/// frame and SYSRETs. Never returns.
+/// (true of every user thread's frame) and its RIP is canonical. Loads the
+/// registers from the frame and SYSRETs. Never returns.
 ///
 /// ```text
-///   frame ->  r15 .. rax   popped into the registers
-///             vector, error (skipped)
-///             rip          -> rcx, for SYSRET
+///   frame ->  r15 .. r12       loaded (rdi: the frame's address, last)
+///             r11              skipped: SYSRET takes RFLAGS from r11
+///             r10 .. rdx       loaded
+///             rcx              skipped: SYSRET takes RIP from rcx
+///             rbx, rax         loaded
+///             vector, error    skipped
+///             rip          -> rcx
 ///             cs
-///             rflags       -> r11, for SYSRET
-///             rsp          -> rsp (last, after the pops)
+///             rflags       -> r11
+///             rsp          -> rsp
 ///             ss
 /// ```
+///
+/// Loading by offset instead of popping skips the two slots that SYSRET
+/// overwrites anyway (rcx and r11 come back holding RIP and RFLAGS, as
+/// after any SYSCALL).
 ///
 /// # Safety
 /// As for [`return_to_user`], and the frame must satisfy SYSRET as above.
 #[unsafe(naked)]
 pub unsafe extern "C" fn return_to_user_fast(frame: *mut TrapFrame) -> ! {
     naked_asm!(
-        "mov rsp, rdi",
-        "pop r15", "pop r14", "pop r13", "pop r12",
-        "pop r11", "pop r10", "pop r9", "pop r8",
-        "pop rbp", "pop rdi", "pop rsi", "pop rdx",
-        "pop rcx", "pop rbx", "pop rax",
-        "mov rcx, qword ptr [rsp + {rip}]",
-        "mov r11, qword ptr [rsp + {rflags}]",
-        "mov rsp, qword ptr [rsp + {rsp}]",
+        "mov r15, qword ptr [rdi + {r15}]",
+        "mov r14, qword ptr [rdi + {r14}]",
+        "mov r13, qword ptr [rdi + {r13}]",
+        "mov r12, qword ptr [rdi + {r12}]",
+        "mov r10, qword ptr [rdi + {r10}]",
+        "mov r9, qword ptr [rdi + {r9}]",
+        "mov r8, qword ptr [rdi + {r8}]",
+        "mov rbp, qword ptr [rdi + {rbp}]",
+        "mov rsi, qword ptr [rdi + {rsi}]",
+        "mov rdx, qword ptr [rdi + {rdx}]",
+        "mov rbx, qword ptr [rdi + {rbx}]",
+        "mov rax, qword ptr [rdi + {rax}]",
+        "mov rcx, qword ptr [rdi + {rip}]",
+        "mov r11, qword ptr [rdi + {rflags}]",
+        "mov rsp, qword ptr [rdi + {rsp}]",
+        "mov rdi, qword ptr [rdi + {rdi}]",
         "swapgs",
         "sysretq",
-        rip = const offset_of!(TrapFrame, rip) - offset_of!(TrapFrame, vector),
-        rflags = const offset_of!(TrapFrame, rflags) - offset_of!(TrapFrame, vector),
-        rsp = const offset_of!(TrapFrame, rsp) - offset_of!(TrapFrame, vector),
+        r15 = const offset_of!(TrapFrame, r15),
+        r14 = const offset_of!(TrapFrame, r14),
+        r13 = const offset_of!(TrapFrame, r13),
+        r12 = const offset_of!(TrapFrame, r12),
+        r10 = const offset_of!(TrapFrame, r10),
+        r9 = const offset_of!(TrapFrame, r9),
+        r8 = const offset_of!(TrapFrame, r8),
+        rbp = const offset_of!(TrapFrame, rbp),
+        rsi = const offset_of!(TrapFrame, rsi),
+        rdx = const offset_of!(TrapFrame, rdx),
+        rbx = const offset_of!(TrapFrame, rbx),
+        rax = const offset_of!(TrapFrame, rax),
+        rip = const offset_of!(TrapFrame, rip),
+        rflags = const offset_of!(TrapFrame, rflags),
+        rsp = const offset_of!(TrapFrame, rsp),
+        rdi = const offset_of!(TrapFrame, rdi),
     )
 }
 

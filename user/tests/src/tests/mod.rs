@@ -1,14 +1,16 @@
 //! The suite, grouped by what it checks: [`space`] (address spaces and
 //! faults), [`caps`] (capability rights, deletion, revocation), [`pointers`]
-//! (bad user pointers and arguments), [`quota`] (memory accounting) and
-//! [`threads`] (scheduling, SSE state, isolation of faults), [`ipc`] and
-//! [`containers`] (forwarding a member's Linux syscalls) and [`in_kernel`]
+//! (bad user pointers and arguments), [`quota`] (memory accounting),
+//! [`threads`] (scheduling, SSE state, isolation of faults), [`ipc`],
+//! [`ipc_cache`] (the kernel's remembered endpoint lookups never outlive a
+//! capability), [`containers`] (forwarding a member's Linux syscalls) and [`in_kernel`]
 //! (containers whose syscalls the kernel serves).
 
 mod caps;
 mod containers;
 mod in_kernel;
 mod ipc;
+mod ipc_cache;
 mod pointers;
 mod quota;
 mod space;
@@ -27,6 +29,7 @@ pub fn all() -> Vec<Test> {
         quota::TESTS,
         threads::TESTS,
         ipc::TESTS,
+        ipc_cache::TESTS,
         containers::TESTS,
         in_kernel::TESTS,
     ]
