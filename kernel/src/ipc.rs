@@ -255,7 +255,10 @@ pub fn send(
             deliver_to_waiter(k, s, Some(sent), me, grant, r, badge);
             if call {
                 let ticks = timeout_ticks(info.timeout_ms());
-                wait::block_current_in(s, IpcWait::Reply, 0, false, ticks);
+                let wait = IpcWait::Reply {
+                    timed: ticks.is_some(),
+                };
+                wait::block_current_in(s, wait, 0, false, ticks);
                 return Ok(Outcome::Block);
             }
             Ok(Outcome::Done)
@@ -296,7 +299,11 @@ pub fn recv(
         if !block {
             return Err(Error::WouldBlock);
         }
-        let w = wait::block_current_in(s, IpcWait::Recv, 0, false, timeout_ticks(timeout));
+        let ticks = timeout_ticks(timeout);
+        let wait = IpcWait::Recv {
+            timed: ticks.is_some(),
+        };
+        let w = wait::block_current_in(s, wait, 0, false, ticks);
         endpoint_mut(k, ep)?.receivers.push_back(w);
         return Ok(Outcome::Block);
     };

@@ -16,6 +16,7 @@ use super::{frames, PAGE_SIZE};
 use buddy_system_allocator::LockedHeap;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 static HEAP: LockedHeap<32> = LockedHeap::empty();
 
@@ -86,6 +87,7 @@ pub fn grow_from_frames(total_frames: u64) {
         }
         Err(_) => log::warn!("heap: no {count} contiguous frames; staying on the boot arena"),
     }
+    update_wanted_free();
 }
 
 /// Free heap below which [`ensure_headroom`] grows the heap, at least.
@@ -118,11 +120,10 @@ fn growth_pages(total: usize) -> usize {
 /// is smaller than free memory, so quotas run out before the heap does.
 pub fn ensure_headroom() {
     let (used, total) = stats();
-    let pages = growth_pages(total);
-    let headroom = (pages * PAGE_SIZE as usize / 2).max(HEADROOM);
-    if total - used >= headroom {
+    if total - used >= WANTED_FREE.load(Ordering::Relaxed) {
         return;
     }
+    let pages = growth_pages(total);
     if let Ok(phys) = frames::alloc_contiguous(pages) {
         let start = super::phys_to_virt(phys) as usize;
         // SAFETY: the run was just allocated for the heap and is mapped
@@ -132,7 +133,19 @@ pub fn ensure_headroom() {
                 .add_to_heap(start, start + pages * PAGE_SIZE as usize)
         };
     }
+    update_wanted_free();
 }
+
+/// Works out [`WANTED_FREE`] for the heap's present size.
+fn update_wanted_free() {
+    let next = growth_pages(stats().1) * PAGE_SIZE as usize / 2;
+    WANTED_FREE.store(next.max(HEADROOM), Ordering::Relaxed);
+}
+
+/// The free heap [`ensure_headroom`] keeps: half the next growth step, at
+/// least [`HEADROOM`]; worked out when the heap grows, because the check
+/// runs at the end of every system call.
+static WANTED_FREE: AtomicUsize = AtomicUsize::new(HEADROOM);
 
 /// Frames the heap has taken from the frame allocator (all it owns but
 /// the static bootstrap arena); they are never given back.

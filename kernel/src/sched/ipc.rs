@@ -160,15 +160,18 @@ pub(crate) fn await_reply_in(s: &mut Scheduler, w: Waiter) -> Option<(Waiter, u6
     if t.ipc.token != w.token {
         return None;
     }
-    t.ipc.waiting = Some(IpcWait::Reply);
     t.ipc.token = fresh_token();
     let (token, serial) = (t.ipc.token, t.serial);
     // A Call's timeout covers the wait for the reply too.
+    let mut timed = false;
     for entry in s.sleepers.iter_mut() {
         if entry.1 == w.thread && entry.2 == Some(w.token) {
             entry.2 = Some(token);
+            timed = true;
         }
     }
+    let t = s.thread(w.thread)?;
+    t.ipc.waiting = Some(IpcWait::Reply { timed });
     Some((
         Waiter {
             thread: w.thread,
@@ -195,7 +198,7 @@ pub(crate) fn take_reply_target_in(s: &mut Scheduler) -> Option<Waiter> {
     let me = s.current;
     let (id, serial) = s.thread(me)?.ipc.reply_to.take()?;
     let t = s.thread(id)?;
-    (t.serial == serial && t.ipc.waiting == Some(IpcWait::Reply)).then_some(Waiter {
+    (t.serial == serial && matches!(t.ipc.waiting, Some(IpcWait::Reply { .. }))).then_some(Waiter {
         thread: id,
         token: t.ipc.token,
     })
@@ -232,7 +235,7 @@ pub(super) fn on_thread_end(s: &mut Scheduler, id: ThreadId) {
     };
     let waiting_client = s
         .thread(client)
-        .filter(|c| c.serial == serial && c.ipc.waiting == Some(IpcWait::Reply))
+        .filter(|c| c.serial == serial && matches!(c.ipc.waiting, Some(IpcWait::Reply { .. })))
         .map(|c| c.ipc.token);
     if let Some(token) = waiting_client {
         complete_in(

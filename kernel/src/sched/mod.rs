@@ -477,6 +477,29 @@ pub fn sleep_ticks(ticks: u64) {
     schedule();
 }
 
+/// For the kernel's self-check: timeout entries in the sleepers list that
+/// no longer match their thread's wait (each printed). Every way a timed
+/// wait ends removes its entry (completion, time-out, cancel, death), and
+/// the IPC fast path never completes a timed wait, so there should be
+/// none; stale ones would cost every later completion a longer scan.
+pub fn stale_timeouts() -> u64 {
+    with_sched(|s| {
+        let timeouts: alloc::vec::Vec<(ThreadId, u64)> = s
+            .sleepers
+            .iter()
+            .filter_map(|&(_, id, token)| Some((id, token?)))
+            .collect();
+        let stale: alloc::vec::Vec<(ThreadId, u64)> = timeouts
+            .into_iter()
+            .filter(|&(id, token)| s.thread(id).is_none_or(|t| t.ipc.token != token))
+            .collect();
+        for (id, token) in &stale {
+            crate::println!("self-check: a stale timeout (thread {id:?}, token {token})");
+        }
+        stale.len() as u64
+    })
+}
+
 /// Called by the timer interrupt: wakes sleepers whose time has come and
 /// charges the running thread's time slice.
 pub fn on_tick(now: u64) {

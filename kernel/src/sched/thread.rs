@@ -108,10 +108,13 @@ impl Drop for FpuArea {
 pub enum IpcWait {
     /// Queued on an endpoint to send (`call`: then to wait for the reply).
     Send { call: bool },
-    /// Queued on an endpoint to receive.
-    Recv,
-    /// Its Call was received; waiting for the reply.
-    Reply,
+    /// Queued on an endpoint to receive; `timed` as for `Reply`.
+    Recv { timed: bool },
+    /// Its Call was received; waiting for the reply. `timed`: the wait
+    /// has a timeout, whose entry in the sleepers list only the slow path
+    /// removes, so the fast path leaves such a wait alone (it would leave
+    /// the entry behind, and every later completion would scan it).
+    Reply { timed: bool },
     /// Waiting on a notification.
     Notification,
 }

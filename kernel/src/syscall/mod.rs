@@ -217,6 +217,7 @@ fn handler(call: Syscall) -> Handler {
         Syscall::Poll => ipc::poll,
         Syscall::KernelCheck => |_| {
             let (problems, objects) = locked(|k| (k.self_check(), k.live_objects()));
+            let problems = problems + sched::stale_timeouts();
             Ok([problems, crate::mm::frames::stats().used_frames, objects])
         },
         Syscall::KernelCounters => |_| {

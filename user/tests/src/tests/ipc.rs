@@ -24,6 +24,10 @@ pub const TESTS: &[Test] = &[
         run: call_reply_round_trip,
     },
     Test {
+        name: "ipc::answered_timeouts_leave_nothing_behind",
+        run: answered_timeouts_leave_nothing_behind,
+    },
+    Test {
         name: "ipc::all_eight_words_both_ways",
         run: all_eight_words_both_ways,
     },
@@ -430,6 +434,42 @@ fn notification_bits() -> Result<(), String> {
     check_ok!(ipc::signal(n, 0x40));
     check_eq!(check_ok!(waiter.join()), ThreadStatus::Exited(0x40));
     check_ok!(sys::cap_delete(n));
+    Ok(())
+}
+
+/// Calls and receives with a timeout that are answered in time take the
+/// timeout off the kernel's list at once: the self-check finds no stale
+/// timeout entry (the fast path would leave them behind, so it never
+/// completes a timed wait), and the answers are right.
+fn answered_timeouts_leave_nothing_behind() -> Result<(), String> {
+    const CALLS: u64 = 20;
+    let ep = endpoint()?;
+    let server = echo_server(ep, CALLS as usize)?;
+    check_ok!(sys::sleep(Duration::from_millis(10)));
+    let before = check_ok!(ipc::kernel_counters());
+    for i in 0..CALLS {
+        let mut m = Message::words(&[i]);
+        m.info = m.info.with_timeout_ms(5000);
+        check_eq!(check_ok!(ipc::call(ep, &m)).mrs[0], i + 1);
+    }
+    let after = check_ok!(ipc::kernel_counters());
+    check_eq!(check_ok!(server.join()), ThreadStatus::Exited(0));
+    check_eq!(after.fast_path_calls - before.fast_path_calls, 0);
+    // Checked now: a slow-path completion of this thread's next wait
+    // would sweep its old entries away.
+    check_eq!(check_ok!(ipc::kernel_check()).problems, 0);
+    // A receiver waiting with a timeout, reached by a plain Call.
+    let receiver = check_ok!(spawn(&own_thread_spec(), move || {
+        match ipc::recv(ep, MessageInfo::default().with_timeout_ms(5000)) {
+            Ok(got) if ipc::reply(&Message::words(&[got.message.mrs[0] * 2])).is_ok() => 0,
+            _ => 1,
+        }
+    }));
+    check_ok!(sys::sleep(Duration::from_millis(10)));
+    check_eq!(check_ok!(ipc::call(ep, &Message::words(&[21]))).mrs[0], 42);
+    check_eq!(check_ok!(receiver.join()), ThreadStatus::Exited(0));
+    check_eq!(check_ok!(ipc::kernel_check()).problems, 0);
+    check_ok!(sys::cap_delete(ep));
     Ok(())
 }
 
