@@ -255,9 +255,7 @@ pub fn send(
             deliver_to_waiter(k, s, Some(sent), me, grant, r, badge);
             if call {
                 let ticks = timeout_ticks(info.timeout_ms());
-                let wait = IpcWait::Reply {
-                    timed: ticks.is_some(),
-                };
+                let wait = IpcWait::reply(ticks.is_some());
                 wait::block_current_in(s, wait, 0, false, ticks);
                 return Ok(Outcome::Block);
             }
@@ -300,10 +298,7 @@ pub fn recv(
             return Err(Error::WouldBlock);
         }
         let ticks = timeout_ticks(timeout);
-        let wait = IpcWait::Recv {
-            timed: ticks.is_some(),
-        };
-        let w = wait::block_current_in(s, wait, 0, false, ticks);
+        let w = wait::block_current_in(s, IpcWait::recv(ticks.is_some()), 0, false, ticks);
         endpoint_mut(k, ep)?.receivers.push_back(w);
         return Ok(Outcome::Block);
     };

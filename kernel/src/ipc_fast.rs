@@ -40,9 +40,9 @@
 //!
 //! A message with a capability, buffer bytes, a timeout or the
 //! `FORCE_SLOW` bit never qualifies (its info word exceeds 8). Nor does a
-//! partner whose wait has a timeout (`IpcWait::Recv { timed: true }`,
-//! `IpcWait::Reply { timed: true }`): only the slow path takes the
-//! timeout's entry off the sleepers list.
+//! partner whose wait has a timeout (`IpcWait::RecvTimed`,
+//! `IpcWait::ReplyTimed`): only the slow path takes the timeout's entry
+//! off the sleepers list.
 
 use crate::arch::x86_64::syscall_entry::return_to_user_fast;
 use crate::arch::x86_64::trap_entry::TrapFrame;
@@ -252,7 +252,7 @@ fn waiting_receiver(
     // (checked just above); these shared borrows end here.
     let (c, t) = unsafe { (&*cp, &*tp) };
     let ready = t.ipc.token == server.token
-        && t.ipc.waiting == Some(IpcWait::Recv { timed: false })
+        && t.ipc.waiting == Some(IpcWait::Recv)
         && t.linux_kind == sched::LINUX_NONE
         && can_switch_to(t, c.priority);
     ready.then_some((cp, tp))
@@ -278,7 +278,7 @@ fn commit_call(
     t.ipc.reply_to = Some((me, c.serial));
     t.state = State::Ready;
     // (`badge` and `grant` matter only to a queued sender: not written.)
-    c.ipc.waiting = Some(IpcWait::Reply { timed: false });
+    c.ipc.waiting = Some(IpcWait::Reply);
     c.ipc.token = token + 1;
     c.state = State::Blocked;
     s.fast_switch(c, t)
@@ -330,9 +330,8 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     // SAFETY: two different boxed records (checked above), reached by
     // nothing else while the scheduler lock is held.
     let (m, c) = unsafe { (&mut *m, &mut *c) };
-    let ready = c.serial == serial
-        && c.ipc.waiting == Some(IpcWait::Reply { timed: false })
-        && can_switch_to(c, m.priority);
+    let ready =
+        c.serial == serial && c.ipc.waiting == Some(IpcWait::Reply) && can_switch_to(c, m.priority);
     if !ready {
         return;
     }
@@ -354,7 +353,7 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     // ... and queue ourselves for the next message, as `ipc::recv` does
     // with no sender waiting (`block_current(Recv, 0, false, None)`).
     m.ipc.reply_to = None;
-    m.ipc.waiting = Some(IpcWait::Recv { timed: false });
+    m.ipc.waiting = Some(IpcWait::Recv);
     let token = tokens + 1;
     m.ipc.token = token;
     m.state = State::Blocked;

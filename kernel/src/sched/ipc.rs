@@ -171,7 +171,7 @@ pub(crate) fn await_reply_in(s: &mut Scheduler, w: Waiter) -> Option<(Waiter, u6
         }
     }
     let t = s.thread(w.thread)?;
-    t.ipc.waiting = Some(IpcWait::Reply { timed });
+    t.ipc.waiting = Some(IpcWait::reply(timed));
     Some((
         Waiter {
             thread: w.thread,
@@ -198,7 +198,7 @@ pub(crate) fn take_reply_target_in(s: &mut Scheduler) -> Option<Waiter> {
     let me = s.current;
     let (id, serial) = s.thread(me)?.ipc.reply_to.take()?;
     let t = s.thread(id)?;
-    (t.serial == serial && matches!(t.ipc.waiting, Some(IpcWait::Reply { .. }))).then_some(Waiter {
+    (t.serial == serial && t.ipc.waiting.is_some_and(IpcWait::is_reply)).then_some(Waiter {
         thread: id,
         token: t.ipc.token,
     })
@@ -235,7 +235,7 @@ pub(super) fn on_thread_end(s: &mut Scheduler, id: ThreadId) {
     };
     let waiting_client = s
         .thread(client)
-        .filter(|c| c.serial == serial && matches!(c.ipc.waiting, Some(IpcWait::Reply { .. })))
+        .filter(|c| c.serial == serial && c.ipc.waiting.is_some_and(IpcWait::is_reply))
         .map(|c| c.ipc.token);
     if let Some(token) = waiting_client {
         complete_in(

@@ -108,15 +108,46 @@ impl Drop for FpuArea {
 pub enum IpcWait {
     /// Queued on an endpoint to send (`call`: then to wait for the reply).
     Send { call: bool },
-    /// Queued on an endpoint to receive; `timed` as for `Reply`.
-    Recv { timed: bool },
-    /// Its Call was received; waiting for the reply. `timed`: the wait
-    /// has a timeout, whose entry in the sleepers list only the slow path
-    /// removes, so the fast path leaves such a wait alone (it would leave
-    /// the entry behind, and every later completion would scan it).
-    Reply { timed: bool },
+    /// Queued on an endpoint to receive.
+    Recv,
+    /// The same with a timeout. The timeout's entry in the sleepers list
+    /// is taken off only by the slow path, so the IPC fast path leaves
+    /// timed waits alone (it would leave the entry behind, and every later
+    /// completion would scan it). A variant of its own rather than a
+    /// field: the whole `Option<IpcWait>` then stays one byte, which the
+    /// fast path's guards compare at once.
+    RecvTimed,
+    /// Its Call was received; waiting for the reply.
+    Reply,
+    /// The same with a timeout (see `RecvTimed`).
+    ReplyTimed,
     /// Waiting on a notification.
     Notification,
+}
+
+impl IpcWait {
+    /// `Recv`, or `RecvTimed` for a wait with a timeout.
+    pub fn recv(timed: bool) -> IpcWait {
+        if timed {
+            IpcWait::RecvTimed
+        } else {
+            IpcWait::Recv
+        }
+    }
+
+    /// `Reply`, or `ReplyTimed` for a wait with a timeout.
+    pub fn reply(timed: bool) -> IpcWait {
+        if timed {
+            IpcWait::ReplyTimed
+        } else {
+            IpcWait::Reply
+        }
+    }
+
+    /// Waiting for a reply, with or without a timeout.
+    pub fn is_reply(self) -> bool {
+        matches!(self, IpcWait::Reply | IpcWait::ReplyTimed)
+    }
 }
 
 /// A thread's IPC state.

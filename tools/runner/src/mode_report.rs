@@ -70,8 +70,9 @@ pub const COST_CR3: f64 = 100.0;
 pub const TLB_MISS_CYCLES: f64 = 45.0;
 /// TLB entries an operation walks again after each flush: an assumption of
 /// the model. Bulkhead maps no kernel page global, so a flush drops kernel
-/// entries too; `sci` getpid alone faults in 8 kernel text pages, and
-/// stacks, data and the user's pages come on top.
+/// entries too; `sci` getpid alone faults in 8 or 9 kernel text pages
+/// (depending on the link), and stacks, data and the user's pages come on
+/// top.
 pub const TLB_ENTRIES_PER_FLUSH: f64 = 16.0;
 /// Cycles of the TLB refills after one flush.
 pub const COST_TLB_REFILL: f64 = TLB_MISS_CYCLES * TLB_ENTRIES_PER_FLUSH;
@@ -116,7 +117,7 @@ pub const CONSTANTS: [Constant; 4] = [
         cycles: COST_TLB_REFILL,
         per: "TLB flush",
         source: "16 entries walked again after each flush (an assumption of this model: no \
-                 kernel page is global in Bulkhead, and sci getpid alone faults in 8 kernel \
+                 kernel page is global in Bulkhead, and sci getpid alone faults in 8 or 9 kernel \
                  text pages) × 45 cycles a dTLB miss, from Dave Hansen, \"[PATCH 7/7] x86: mm: \
                  set TLB flush tunable to sane value (33)\", linux-mm, 1 July 2014, Linux commit \
                  a5102476a24b (\"A dtlb miss is 17.1ns (~45 cycles)\", IvyBridge i5-3320M)",
