@@ -40,6 +40,7 @@ mod mm;
 mod object;
 mod panic;
 mod personality;
+mod ring;
 mod rootserver;
 mod sched;
 mod sci;

@@ -11,100 +11,16 @@
 //! the queues. Deleting either object wakes every waiter with
 //! `PartnerGone`.
 //!
-//! The queues are [`WaitQueue`]s, small ring buffers whose every operation
-//! is a few instructions inline, because the IPC fast path pops a receiver
-//! on each Call and pushes one on each ReplyRecv.
+//! The queues are [`WaitQueue`]s, small ring buffers ([`crate::ring`])
+//! whose every operation is a few instructions inline, because the IPC
+//! fast path pops a receiver on each Call and pushes one on each ReplyRecv.
 
 use crate::sched::ipc::{self, Waiter};
 use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 use bulkhead_abi::Error;
 
-/// A FIFO of waiters: a ring buffer whose capacity is 0 or a power of two,
-/// grown (doubled) only when full.
-#[derive(Debug, Default)]
-pub struct WaitQueue {
-    /// The ring; its length is the capacity.
-    slots: Vec<Waiter>,
-    /// Index of the first waiter.
-    head: usize,
-    /// How many waiters there are.
-    len: usize,
-}
-
-impl WaitQueue {
-    /// Smallest capacity allocated.
-    const MIN_CAPACITY: usize = 4;
-
-    /// True if no waiter is queued.
-    #[inline(always)]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The first waiter.
-    #[inline(always)]
-    pub fn front(&self) -> Option<&Waiter> {
-        if self.len == 0 {
-            return None;
-        }
-        self.slots.get(self.head)
-    }
-
-    /// Takes the first waiter.
-    #[inline(always)]
-    pub fn pop_front(&mut self) -> Option<Waiter> {
-        let w = *self.front()?;
-        self.head = (self.head + 1) & (self.slots.len() - 1);
-        self.len -= 1;
-        Some(w)
-    }
-
-    /// Drops the first waiter (if any) without reading it: for a caller
-    /// that has just looked at it with [`WaitQueue::front`].
-    #[inline(always)]
-    pub fn discard_front(&mut self) {
-        if self.len != 0 {
-            self.head = (self.head + 1) & (self.slots.len() - 1);
-            self.len -= 1;
-        }
-    }
-
-    /// Queues `w` last.
-    #[inline(always)]
-    pub fn push_back(&mut self, w: Waiter) {
-        if self.len == self.slots.len() {
-            self.grow();
-        }
-        let i = (self.head + self.len) & (self.slots.len() - 1);
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = w;
-            self.len += 1;
-        }
-    }
-
-    /// Doubles the capacity, moving the waiters to the start in order.
-    #[inline(never)]
-    fn grow(&mut self) {
-        let capacity = (self.slots.len() * 2).max(Self::MIN_CAPACITY);
-        let mut slots = Vec::with_capacity(capacity);
-        slots.extend(core::iter::from_fn(|| self.pop_front()));
-        let len = slots.len();
-        slots.resize(
-            capacity,
-            Waiter {
-                thread: 0,
-                token: 0,
-            },
-        );
-        (self.slots, self.head, self.len) = (slots, 0, len);
-    }
-
-    /// The waiters in order, emptying the queue.
-    pub fn drain(&mut self) -> impl Iterator<Item = Waiter> + '_ {
-        core::iter::from_fn(|| self.pop_front())
-    }
-}
+/// A FIFO of waiters ([`crate::ring::Ring`]).
+pub type WaitQueue = crate::ring::Ring<Waiter>;
 
 /// A synchronous IPC endpoint.
 #[derive(Debug, Default)]

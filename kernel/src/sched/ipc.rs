@@ -32,7 +32,7 @@ pub fn fresh_tokens<const N: u64>() -> u64 {
 }
 
 /// A queued IPC waiter: which thread, and the token it blocked with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Waiter {
     pub thread: ThreadId,
     pub token: u64,

@@ -16,7 +16,6 @@
 //! the thread whose stack the CPU is on.
 
 pub mod ipc;
-mod ready;
 mod switch;
 pub mod thread;
 
@@ -42,7 +41,7 @@ pub enum SpawnError {
 
 pub(crate) struct Scheduler {
     threads: Vec<Option<Box<Thread>>>,
-    ready: [ready::ReadyQueue; MAX_PRIORITY as usize + 1],
+    ready: [crate::ring::Ring<ThreadId>; MAX_PRIORITY as usize + 1],
     ready_bitmap: u32,
     current: ThreadId,
     /// The record of `current` (boxed, so it stays put; a thread's record
@@ -280,7 +279,7 @@ pub fn init(boot_stack: stack::KernelStack) {
     };
     let mut sched = Scheduler {
         threads: Vec::new(),
-        ready: core::array::from_fn(|_| ready::ReadyQueue::new()),
+        ready: core::array::from_fn(|_| crate::ring::Ring::new()),
         ready_bitmap: 0,
         current: 0,
         current_record: core::ptr::null_mut(),
