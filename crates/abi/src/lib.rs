@@ -147,8 +147,14 @@ impl ObjectType {
 
 /// User address-space layout: the lowest and one-past-highest user addresses.
 pub const USER_START: u64 = 0x1000;
-/// One past the highest user address (the canonical lower half).
-pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// One past the highest user address: the canonical lower half without
+/// its last page, which is never user memory (as in Linux). A `syscall`
+/// instruction in that page would return to the non-canonical
+/// `0x0000_8000_0000_0000`, which SYSRET must not be given; with the page
+/// unmappable, every return address a `syscall` leaves is canonical, and
+/// so is every saved user RIP (entry points are checked against this
+/// bound too).
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
 /// Size of a page.
 pub const PAGE_SIZE: u64 = 4096;
 

@@ -24,8 +24,9 @@ use crate::{ExecConfig, ExecError, Prot};
 
 /// The page size of x86-64.
 pub const PAGE_SIZE: u64 = 4096;
-/// One past the highest user address (the canonical lower half).
-pub const USER_LIMIT: u64 = 0x0000_8000_0000_0000;
+/// One past the highest user address: the kernel's `USER_END`, the
+/// canonical lower half without its last page.
+pub const USER_LIMIT: u64 = 0x0000_7fff_ffff_f000;
 /// Nothing is loaded below this address, so that null-pointer accesses
 /// (and small offsets from null) always fault, as with Linux's default
 /// `vm.mmap_min_addr`.

@@ -18,8 +18,9 @@ use alloc::vec::Vec;
 
 use crate::Prot;
 
-/// The first address above user space (canonical lower half).
-pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// The first address above user space: the kernel's `USER_END`, the
+/// canonical lower half without its last page.
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
 
 /// Linux's default `vm.mmap_min_addr`: nothing is ever mapped below it.
 pub const MMAP_MIN_ADDR: u64 = 0x1_0000;

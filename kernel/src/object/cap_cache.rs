@@ -160,27 +160,6 @@ impl Kernel {
         Some(unsafe { &mut *cache.endpoint })
     }
 
-    /// The endpoint that `handle` names in `table` and the capability's
-    /// badge, if the capability has every right in `rights`, looked up in
-    /// full and not remembered: table and slot generations, rights, object
-    /// generation and type. `None` for any failure.
-    #[inline(always)]
-    pub fn endpoint_cap(
-        &mut self,
-        table: TableId,
-        handle: CapRef,
-        rights: Rights,
-    ) -> Option<(&mut Endpoint, u64)> {
-        let cap = self.caps.get(table, handle)?;
-        if !cap.rights.contains(rights) {
-            return None;
-        }
-        match self.get_mut(cap.object)? {
-            Object::Endpoint(ep) => Some((ep, cap.badge)),
-            _ => None,
-        }
-    }
-
     /// The full lookup of a cache miss: fills `cache` if `handle` names an
     /// endpoint in `table` with every right in `rights`.
     #[inline(never)]

@@ -24,7 +24,7 @@ pub mod space;
 use alloc::vec::Vec;
 use bulkhead_abi::{Error, ObjectType};
 use bulkhead_captable::{CapError, CapSpace, Capability, TableId};
-use spin::Mutex;
+use spin::mutex::SpinMutex;
 
 /// A counted reference to an object in the arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,12 +133,28 @@ pub struct Kernel {
 }
 
 /// The object layer.
-pub static KERNEL: Mutex<Kernel> = Mutex::new(Kernel {
+pub static KERNEL: SpinMutex<Kernel> = SpinMutex::new(Kernel {
     caps: CapSpace::new(),
     entries: Vec::new(),
     free: Vec::new(),
     threads: ThreadContexts(Vec::new()),
 });
+
+/// The object layer, borrowed without taking its lock, for the IPC fast
+/// path (`crate::ipc_fast`, which says why that is sound); `None` if the
+/// lock is held.
+///
+/// # Safety
+/// As for `sched::borrow_unlocked`.
+#[inline(always)]
+pub unsafe fn borrow_unlocked() -> Option<&'static mut Kernel> {
+    if KERNEL.is_locked() {
+        return None;
+    }
+    // SAFETY: one CPU with interrupts off and the lock free: nothing else
+    // reaches the object layer while the caller's borrow lives.
+    Some(unsafe { &mut *KERNEL.as_mut_ptr() })
+}
 
 /// Maps capability-table errors to ABI errors.
 pub fn cap_error(e: CapError) -> Error {

@@ -24,7 +24,7 @@ use crate::mm::stack;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
-use spin::Mutex;
+use spin::mutex::SpinMutex;
 pub(crate) use switch::Switch;
 pub use thread::{Ending, State, Thread, ThreadId, MAX_PRIORITY};
 use x86_64::instructions::interrupts;
@@ -61,7 +61,7 @@ pub(crate) struct Scheduler {
 // rest of the scheduler is `Send` anyway.
 unsafe impl Send for Scheduler {}
 
-static SCHED: Mutex<Option<Scheduler>> = Mutex::new(None);
+static SCHED: SpinMutex<Option<Scheduler>> = SpinMutex::new(None);
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 /// The running thread, readable without the scheduler lock (it is written
 /// only with the lock held and interrupts off, where `current` changes).
@@ -428,10 +428,22 @@ pub fn schedule() {
     }
 }
 
-/// Locks the scheduler if it is free (interrupts must already be off).
+/// The scheduler, borrowed without taking its lock, for the IPC fast
+/// path (`crate::ipc_fast`, which says why that is sound); `None` if the
+/// lock is held.
+///
+/// # Safety
+/// Only on entry from user mode with interrupts off, and the borrow must
+/// end before anything could take the lock (the fast path leaves to user
+/// mode or returns to the slow path first).
 #[inline(always)]
-pub(crate) fn try_lock() -> Option<spin::MutexGuard<'static, Option<Scheduler>>> {
-    SCHED.try_lock()
+pub(crate) unsafe fn borrow_unlocked() -> Option<&'static mut Scheduler> {
+    if SCHED.is_locked() {
+        return None;
+    }
+    // SAFETY: one CPU with interrupts off and the lock free: nothing else
+    // reaches the scheduler while the caller's borrow lives.
+    Some(running(unsafe { &mut *SCHED.as_mut_ptr() }))
 }
 
 impl Scheduler {

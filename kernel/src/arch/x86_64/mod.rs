@@ -10,6 +10,7 @@ pub mod gdt;
 pub mod hpet;
 pub mod idt;
 pub mod ioapic;
+pub mod ipc_exit;
 pub mod multiboot2_entry;
 pub mod percpu;
 pub mod pic;

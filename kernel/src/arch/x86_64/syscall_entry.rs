@@ -5,30 +5,47 @@
 //! from `STAR` and masks RFLAGS with `FMASK` (interrupts, direction, trap
 //! and alignment-check flags off), but does not switch stacks. The entry
 //! therefore `swapgs`es to reach the per-CPU area, parks the user RSP there,
-//! loads the thread's kernel stack and builds the same [`TrapFrame`] an
+//! loads the thread's kernel stack and fills in the same [`TrapFrame`] an
 //! interrupt from ring 3 would, so every user context in the kernel has one
 //! shape:
 //!
 //! ```text
 //!   kernel_stack_top ->
-//!     ss      = USER_DATA          (pushed here, as the CPU would for an IRQ)
-//!     rsp     = user rsp
+//!     ss      (not written: always USER_DATA, see below)
+//!     rsp     = user rsp (through the per-CPU parking slot)
 //!     rflags  = r11
-//!     cs      = USER_CODE
+//!     cs      (not written: always USER_CODE)
 //!     rip     = rcx
-//!     error   = 0
-//!     vector  = SYSCALL_VECTOR     (not an IDT vector: marks a syscall frame)
-//!     rax .. r15                   rsp points at r15 = &TrapFrame
+//!     error   (not written)
+//!     vector  (not written)
+//!     rax, rbx           stored
+//!     rcx     (not written: SYSCALL clobbered it)
+//!     rdx .. r10         stored
+//!     r11     (not written: SYSCALL clobbered it)
+//!     r12 .. r15         stored; rsp = rdi = &TrapFrame
 //! ```
+//!
+//! The frame is filled with `mov`s, not pushes, so that slots whose value
+//! is already right or never read cost nothing. This frame sits at the
+//! same place (the top of the thread's own kernel stack) every time, and
+//! every writer of it (this entry, the CPU and the trap stubs for an
+//! interrupt from ring 3, `sched::create_user`) leaves the user selectors
+//! in CS and SS, so they are still there. `vector` and `error` matter only
+//! to the trap handler that reads its own frame. User code sees RCX and
+//! R11 clobbered by SYSCALL/SYSRET (they come back as RIP and RFLAGS), so
+//! their slots are not saved; an IRETQ return (never taken for a syscall
+//! frame, whose RIP is canonical) would give back the thread's own
+//! earlier values.
 //!
 //! A native thread's `Call` and `ReplyRecv`, and a container member's
 //! Linux call, first go to the IPC fast path (`crate::ipc_fast`), which
-//! leaves straight to the partner or returns if it does not apply. `crate::syscall::dispatch(&mut TrapFrame)` then
-//! runs with interrupts off. The way
-//! out is [`return_to_user`]: SYSRET when the saved state allows it (CS and
-//! SS are the user selectors and RIP is canonical, since SYSRET with a
-//! non-canonical RCX faults in ring 0 on Intel CPUs), IRETQ otherwise. New
-//! user threads start by "returning" through the same path.
+//! leaves straight to the partner (through `super::ipc_exit`) or returns
+//! if it does not apply. `crate::syscall::dispatch(&mut TrapFrame)` then
+//! runs with interrupts off. The way out is [`return_to_user`]: SYSRET
+//! when the saved state allows it (CS and SS are the user selectors and
+//! RIP is canonical, since SYSRET with a non-canonical RCX faults in ring 0
+//! on Intel CPUs), IRETQ otherwise. New user threads start by "returning"
+//! through the same path.
 
 use super::gdt::{KERNEL_CODE, KERNEL_DATA, USER_CODE, USER_DATA};
 use super::percpu::{KERNEL_STACK_TOP, USER_RSP};
@@ -39,9 +56,6 @@ use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 use x86_64::VirtAddr;
 
-/// The `vector` value of a frame built by SYSCALL entry.
-pub const SYSCALL_VECTOR: u64 = 0x100;
-
 global_asm!(
     r#"
     .section .text
@@ -51,28 +65,24 @@ syscall_entry:
     swapgs
     mov %rsp, %gs:{user_rsp}
     mov %gs:{kstack}, %rsp
-    pushq ${user_ss}
-    pushq %gs:{user_rsp}
-    pushq %r11
-    pushq ${user_cs}
-    pushq %rcx
-    pushq $0
-    pushq ${vector}
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    sub ${frame_size}, %rsp
+    mov %rcx, {f_rip}(%rsp)
+    mov %r11, {f_rflags}(%rsp)
+    mov %gs:{user_rsp}, %rcx
+    mov %rcx, {f_rsp}(%rsp)
+    mov %rax, {f_rax}(%rsp)
+    mov %rbx, {f_rbx}(%rsp)
+    mov %rdx, {f_rdx}(%rsp)
+    mov %rsi, {f_rsi}(%rsp)
+    mov %rdi, {f_rdi}(%rsp)
+    mov %rbp, {f_rbp}(%rsp)
+    mov %r8, {f_r8}(%rsp)
+    mov %r9, {f_r9}(%rsp)
+    mov %r10, {f_r10}(%rsp)
+    mov %r12, {f_r12}(%rsp)
+    mov %r13, {f_r13}(%rsp)
+    mov %r14, {f_r14}(%rsp)
+    mov %r15, {f_r15}(%rsp)
     /* No cld: SYSCALL cleared DF already (FMASK, see init). */
     mov %rsp, %rdi
     /* A native thread's Call or ReplyRecv, and every Linux call of an
@@ -105,9 +115,23 @@ syscall_entry:
     try_linux_call = sym crate::ipc_fast::try_linux_call,
     user_rsp = const USER_RSP,
     kstack = const KERNEL_STACK_TOP,
-    user_ss = const USER_DATA.0,
-    user_cs = const USER_CODE.0,
-    vector = const SYSCALL_VECTOR,
+    frame_size = const core::mem::size_of::<TrapFrame>(),
+    f_rip = const offset_of!(TrapFrame, rip),
+    f_rflags = const offset_of!(TrapFrame, rflags),
+    f_rsp = const offset_of!(TrapFrame, rsp),
+    f_rax = const offset_of!(TrapFrame, rax),
+    f_rbx = const offset_of!(TrapFrame, rbx),
+    f_rdx = const offset_of!(TrapFrame, rdx),
+    f_rsi = const offset_of!(TrapFrame, rsi),
+    f_rdi = const offset_of!(TrapFrame, rdi),
+    f_rbp = const offset_of!(TrapFrame, rbp),
+    f_r8 = const offset_of!(TrapFrame, r8),
+    f_r9 = const offset_of!(TrapFrame, r9),
+    f_r10 = const offset_of!(TrapFrame, r10),
+    f_r12 = const offset_of!(TrapFrame, r12),
+    f_r13 = const offset_of!(TrapFrame, r13),
+    f_r14 = const offset_of!(TrapFrame, r14),
+    f_r15 = const offset_of!(TrapFrame, r15),
     dispatch = sym crate::syscall::dispatch,
     ret = sym return_to_user,
     options(att_syntax)
@@ -182,71 +206,6 @@ pub unsafe extern "C" fn return_to_user(frame: *mut TrapFrame) -> ! {
         rsp = const offset_of!(TrapFrame, rsp),
         user_cs = const USER_CODE.0,
         user_ss = const USER_DATA.0,
-    )
-}
-
-/// [`return_to_user`] without its checks, for the IPC fast path, whose
-/// guards have made them: the frame's CS and SS are the user selectors
-/// (true of every user thread's frame) and its RIP is canonical. Loads the
-/// registers from the frame and SYSRETs. Never returns.
-///
-/// ```text
-///   frame ->  r15 .. r12       loaded (rdi: the frame's address, last)
-///             r11              skipped: SYSRET takes RFLAGS from r11
-///             r10 .. rdx       loaded
-///             rcx              skipped: SYSRET takes RIP from rcx
-///             rbx, rax         loaded
-///             vector, error    skipped
-///             rip          -> rcx
-///             cs
-///             rflags       -> r11
-///             rsp          -> rsp
-///             ss
-/// ```
-///
-/// Loading by offset instead of popping skips the two slots that SYSRET
-/// overwrites anyway (rcx and r11 come back holding RIP and RFLAGS, as
-/// after any SYSCALL).
-///
-/// # Safety
-/// As for [`return_to_user`], and the frame must satisfy SYSRET as above.
-#[unsafe(naked)]
-pub unsafe extern "C" fn return_to_user_fast(frame: *mut TrapFrame) -> ! {
-    naked_asm!(
-        "mov r15, qword ptr [rdi + {r15}]",
-        "mov r14, qword ptr [rdi + {r14}]",
-        "mov r13, qword ptr [rdi + {r13}]",
-        "mov r12, qword ptr [rdi + {r12}]",
-        "mov r10, qword ptr [rdi + {r10}]",
-        "mov r9, qword ptr [rdi + {r9}]",
-        "mov r8, qword ptr [rdi + {r8}]",
-        "mov rbp, qword ptr [rdi + {rbp}]",
-        "mov rsi, qword ptr [rdi + {rsi}]",
-        "mov rdx, qword ptr [rdi + {rdx}]",
-        "mov rbx, qword ptr [rdi + {rbx}]",
-        "mov rax, qword ptr [rdi + {rax}]",
-        "mov rcx, qword ptr [rdi + {rip}]",
-        "mov r11, qword ptr [rdi + {rflags}]",
-        "mov rsp, qword ptr [rdi + {rsp}]",
-        "mov rdi, qword ptr [rdi + {rdi}]",
-        "swapgs",
-        "sysretq",
-        r15 = const offset_of!(TrapFrame, r15),
-        r14 = const offset_of!(TrapFrame, r14),
-        r13 = const offset_of!(TrapFrame, r13),
-        r12 = const offset_of!(TrapFrame, r12),
-        r10 = const offset_of!(TrapFrame, r10),
-        r9 = const offset_of!(TrapFrame, r9),
-        r8 = const offset_of!(TrapFrame, r8),
-        rbp = const offset_of!(TrapFrame, rbp),
-        rsi = const offset_of!(TrapFrame, rsi),
-        rdx = const offset_of!(TrapFrame, rdx),
-        rbx = const offset_of!(TrapFrame, rbx),
-        rax = const offset_of!(TrapFrame, rax),
-        rip = const offset_of!(TrapFrame, rip),
-        rflags = const offset_of!(TrapFrame, rflags),
-        rsp = const offset_of!(TrapFrame, rsp),
-        rdi = const offset_of!(TrapFrame, rdi),
     )
 }
 

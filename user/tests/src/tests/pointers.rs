@@ -11,8 +11,7 @@ use bulkhead_rt::mem::SharedMapping;
 use bulkhead_rt::sys::{self, probe, PortWidth};
 use bulkhead_rt::{check_eq, check_err, check_ok, Test};
 
-use crate::fixture::{console, exit_ports, fill_page, memory, own_space, Quota, Sandbox};
-use bulkhead_rt::sys::ThreadStatus;
+use crate::fixture::{console, exit_ports, memory, own_space, Quota, Sandbox};
 
 pub const TESTS: &[Test] = &[
     Test {
@@ -44,37 +43,45 @@ pub const TESTS: &[Test] = &[
         run: unknown_call_refused,
     },
     Test {
-        name: "pointers::syscall_at_top_of_user_space_stops_thread",
-        run: syscall_at_top_of_user_space_stops_thread,
+        name: "pointers::top_page_of_user_half_refused",
+        run: top_page_of_user_half_refused,
     },
 ];
 
-/// A `syscall` in the last two bytes of the user half returns to a
-/// non-canonical address, which the kernel must not hand to SYSRET or
-/// IRETQ: the thread is stopped with a #GP report, the kernel carries on.
-fn syscall_at_top_of_user_space_stops_thread() -> Result<(), String> {
-    const TOP_PAGE: u64 = USER_END - PAGE_SIZE;
-    const GENERAL_PROTECTION: u64 = 13;
+/// The last page of the canonical lower half is not user memory: a
+/// `syscall` in its last two bytes would return to the non-canonical
+/// `0x0000_8000_0000_0000`, which the kernel must never hand to SYSRET or
+/// IRETQ. So that page can be neither mapped nor named as an entry point,
+/// and every user RIP the kernel saves is canonical (the IPC fast path
+/// relies on that instead of checking).
+fn top_page_of_user_half_refused() -> Result<(), String> {
+    const TOP_PAGE: u64 = 0x0000_7fff_ffff_f000;
+    const LAST_SYSCALL: u64 = 0x0000_8000_0000_0000 - 2;
+    check_eq!(USER_END, TOP_PAGE);
     let sandbox = check_ok!(Sandbox::new(Rights::READ | Rights::WRITE));
     let frames = check_ok!(sys::frames_alloc(sandbox.quota.0, 1));
-    let mut code = alloc::vec![0xcc; PAGE_SIZE as usize];
-    code[PAGE_SIZE as usize - 2..].copy_from_slice(&[0x0f, 0x05]); // syscall (rax = 0: Null)
-    check_ok!(fill_page(
+    check_err!(
+        sys::space_map(
+            sandbox.space,
+            frames,
+            0,
+            1,
+            TOP_PAGE,
+            Rights::READ | Rights::EXECUTE
+        ),
+        Error::BadAddress
+    );
+    check_err!(sandbox.start(LAST_SYSCALL, 0), Error::InvalidArgument);
+    check_err!(sandbox.start(USER_END, 0), Error::InvalidArgument);
+    // The page below is ordinary user memory.
+    check_ok!(sys::space_map(
         sandbox.space,
         frames,
         0,
-        TOP_PAGE,
-        &code,
-        Rights::READ | Rights::EXECUTE
+        1,
+        TOP_PAGE - PAGE_SIZE,
+        Rights::READ
     ));
-    let end = check_ok!(sandbox.run(USER_END - 2, 0));
-    check_eq!(
-        end,
-        ThreadStatus::Faulted {
-            vector: GENERAL_PROTECTION,
-            address: 0
-        }
-    );
     check_ok!(sys::null());
     Ok(())
 }
