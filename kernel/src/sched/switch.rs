@@ -205,11 +205,15 @@ const MSR_KERNEL_GS_BASE: u32 = 0xc000_0102;
 /// Moves the CPU from `p`'s user context to `n`'s: FPU state, FS and user
 /// GS bases, kernel stack top (per-CPU area and TSS) and page table.
 ///
-/// The bases are read back from the CPU only when the thread's recorded
-/// base is not 0. User code can change them only by loading a segment
-/// selector, which in 64-bit mode sets the base to 0 (or, for a null
-/// selector on AMD, leaves it alone); `ThreadSetFsBase`/`GsBase` update the
-/// record. So a recorded 0 is still the CPU's value, and the common case
+/// The bases are never read back from the CPU, as in Linux without
+/// FSGSBASE (`save_base_legacy` in arch/x86/kernel/process_64.c: "we just
+/// assume that whatever value is already saved is correct"). The kernel's
+/// record (`ThreadSetFsBase`/`GsBase`) is the thread's base. User code can
+/// change a base only by loading a segment selector, which in 64-bit mode
+/// sets it to 0 (or, for a null selector on AMD, leaves it alone); such a
+/// change does not survive a switch. Whenever either thread has a base,
+/// the next thread's is written, so a thread never runs with another's
+/// base; when neither has one, the CPU's is 0 already. The common case
 /// (no thread-local storage) costs no MSR access at all.
 #[inline(always)]
 fn switch_cpu_state(p: &mut Thread, n: &mut Thread) {
@@ -224,10 +228,11 @@ fn switch_cpu_state(p: &mut Thread, n: &mut Thread) {
 
 /// The FS and user GS base part of [`switch_cpu_state`], for threads that
 /// have one set (a container member and its syscall server take this on
-/// every forwarded call), with an MSR read or written only where a base
-/// differs.
+/// every forwarded call): each base is written if either thread has one.
+/// (For GS the MSR is `KERNEL_GS_BASE`, where the user's base sits while
+/// in the kernel; the kernel's own GS base is untouched.)
 #[inline(always)]
-fn switch_bases(p: &mut Thread, n: &Thread) {
+fn switch_bases(p: &Thread, n: &Thread) {
     // The fields are read again here, not kept from the test in
     // `switch_cpu_state`: keeping four values live across the FPU switch
     // costs the common case (no base at all) registers and spills.
@@ -235,50 +240,29 @@ fn switch_bases(p: &mut Thread, n: &Thread) {
     let [prev_fs, prev_gs, next_fs, next_gs] = unsafe {
         [&p.fs_base, &p.gs_base, &n.fs_base, &n.gs_base].map(|f| core::ptr::read_volatile(f))
     };
-    switch_base(MSR_FS_BASE, &mut p.fs_base, prev_fs, next_fs);
+    if (prev_fs | next_fs) != 0 {
+        write_base(MSR_FS_BASE, next_fs);
+    }
     if (prev_gs | next_gs) != 0 {
-        switch_base(MSR_KERNEL_GS_BASE, &mut p.gs_base, prev_gs, next_gs);
+        write_base(MSR_KERNEL_GS_BASE, next_gs);
     }
 }
 
-/// One base of [`switch_bases`] in MSR `msr`: reads the previous
-/// thread's back into `prev` if it has one (`recorded`, the value `prev`
-/// holds, is not 0), and writes `next` if it
-/// differs from what the CPU then holds. (For GS the MSR is
-/// `KERNEL_GS_BASE`, where the user's base sits while in the kernel; the
-/// kernel's own GS base is untouched.)
+/// Writes the user base `value` into the base MSR `msr`.
 #[inline(always)]
-fn switch_base(msr: u32, prev: &mut u64, recorded: u64, next: u64) {
-    let mut current = recorded;
-    if recorded != 0 {
-        let (low, high): (u32, u32);
-        // SAFETY: reading a base MSR has no side effect.
-        unsafe {
-            core::arch::asm!(
-                "rdmsr",
-                in("ecx") msr,
-                out("eax") low,
-                out("edx") high,
-                options(nomem, nostack, preserves_flags),
-            )
-        };
-        current = (u64::from(high) << 32) | u64::from(low);
-        *prev = current;
-    }
-    if next != current {
-        // SAFETY: a canonical user address (checked where it was set) or
-        // 0, for the user's own base.
-        unsafe {
-            core::arch::asm!(
-                "wrmsr",
-                in("ecx") msr,
-                in("eax") next as u32,
-                in("edx") (next >> 32) as u32,
-                // No kernel memory access depends on the user's bases.
-                options(nomem, nostack, preserves_flags),
-            )
-        };
-    }
+fn write_base(msr: u32, value: u64) {
+    // SAFETY: a canonical user address (checked where it was set) or 0,
+    // for the user's own base.
+    unsafe {
+        core::arch::asm!(
+            "wrmsr",
+            in("ecx") msr,
+            in("eax") value as u32,
+            in("edx") (value >> 32) as u32,
+            // No kernel memory access depends on the user's bases.
+            options(nomem, nostack, preserves_flags),
+        )
+    };
 }
 
 /// Installs `n`'s kernel stack top (for SYSCALL entry and for interrupts
