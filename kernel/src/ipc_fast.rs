@@ -51,7 +51,7 @@ use crate::arch::x86_64::ipc_exit::{
 };
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::object::endpoint::Endpoint;
-use crate::object::Kernel;
+use crate::object::{Kernel, KERNEL};
 use crate::sched::ipc::{fresh_tokens, Waiter};
 use crate::sched::thread::{IpcWait, Thread};
 use crate::sched::{self, Scheduler, State};
@@ -80,13 +80,17 @@ pub fn hits() -> u64 {
 /// cost 10 instructions per direction.
 #[inline(always)]
 fn borrow_state() -> Option<(&'static mut Kernel, &'static mut Scheduler)> {
+    // Both locks tested at once: `|`, not `||`.
+    if KERNEL.is_locked() | sched::is_locked() {
+        return None;
+    }
     // SAFETY: called only by the entry points below, on entry from user
-    // mode with interrupts off; their borrows end before they leave to
-    // user mode or return to the slow path.
+    // mode with interrupts off and both locks free; their borrows end
+    // before they leave to user mode or return to the slow path.
     unsafe {
         Some((
-            crate::object::borrow_unlocked()?,
-            sched::borrow_unlocked()?,
+            crate::object::borrow_unlocked(),
+            sched::borrow_unlocked(),
         ))
     }
 }
@@ -160,7 +164,7 @@ pub extern "C" fn try_call(frame: *mut TrapFrame) {
     // SAFETY: `next` is the receiver's frame, on the stack `fast_switch`
     // installed; `frame` is ours, and we are blocked; the message guard
     // checked the word count.
-    unsafe { return_with_message(next, frame, (*frame).rsi, badge) }
+    unsafe { return_with_message(badge, (*frame).rsi, next, frame) }
 }
 
 /// Call for a container member's Linux syscall (`crate::container_call`):
@@ -336,5 +340,5 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     // SAFETY: `next` is the client's frame, on the stack `fast_switch`
     // installed; `frame` is ours, and we are blocked; the message guard
     // checked the word count.
-    unsafe { return_with_message(next, frame, (*frame).rsi, 0) }
+    unsafe { return_with_message(0, (*frame).rsi, next, frame) }
 }

@@ -141,19 +141,15 @@ pub static KERNEL: SpinMutex<Kernel> = SpinMutex::new(Kernel {
 });
 
 /// The object layer, borrowed without taking its lock, for the IPC fast
-/// path (`crate::ipc_fast`, which says why that is sound); `None` if the
-/// lock is held.
+/// path (`crate::ipc_fast`, which says why that is sound).
 ///
 /// # Safety
-/// As for `sched::borrow_unlocked`.
+/// As for `sched::borrow_unlocked`, with `KERNEL` free.
 #[inline(always)]
-pub unsafe fn borrow_unlocked() -> Option<&'static mut Kernel> {
-    if KERNEL.is_locked() {
-        return None;
-    }
+pub unsafe fn borrow_unlocked() -> &'static mut Kernel {
     // SAFETY: one CPU with interrupts off and the lock free: nothing else
     // reaches the object layer while the caller's borrow lives.
-    Some(unsafe { &mut *KERNEL.as_mut_ptr() })
+    unsafe { &mut *KERNEL.as_mut_ptr() }
 }
 
 /// Maps capability-table errors to ABI errors.

@@ -428,22 +428,25 @@ pub fn schedule() {
     }
 }
 
+/// True while the scheduler lock is held.
+#[inline(always)]
+pub(crate) fn is_locked() -> bool {
+    SCHED.is_locked()
+}
+
 /// The scheduler, borrowed without taking its lock, for the IPC fast
-/// path (`crate::ipc_fast`, which says why that is sound); `None` if the
-/// lock is held.
+/// path (`crate::ipc_fast`, which says why that is sound).
 ///
 /// # Safety
-/// Only on entry from user mode with interrupts off, and the borrow must
-/// end before anything could take the lock (the fast path leaves to user
-/// mode or returns to the slow path first).
+/// Only on entry from user mode with interrupts off and the lock free
+/// ([`is_locked`]), and the borrow must end before anything could take
+/// the lock (the fast path leaves to user mode or returns to the slow path
+/// first).
 #[inline(always)]
-pub(crate) unsafe fn borrow_unlocked() -> Option<&'static mut Scheduler> {
-    if SCHED.is_locked() {
-        return None;
-    }
+pub(crate) unsafe fn borrow_unlocked() -> &'static mut Scheduler {
     // SAFETY: one CPU with interrupts off and the lock free: nothing else
     // reaches the scheduler while the caller's borrow lives.
-    Some(running(unsafe { &mut *SCHED.as_mut_ptr() }))
+    running(unsafe { &mut *SCHED.as_mut_ptr() })
 }
 
 impl Scheduler {

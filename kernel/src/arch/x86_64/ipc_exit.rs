@@ -30,7 +30,8 @@ use core::mem::offset_of;
 
 /// Returns to user mode in the partner whose frame is `dst`, delivering
 /// the `words` (≤ 8) first message registers of the sender's frame `src`
-/// with `badge`: exactly what the slow path delivers (`ipc::prepare`,
+/// with `badge` (the arguments are in the order that puts `badge` and
+/// `words` in RDI and RSI, where they are delivered): exactly what the slow path delivers (`ipc::prepare`,
 /// `ipc::write_message`): status 0, the badge, the info word reduced to
 /// the word count, the words sent and zero in every other message
 /// register. Never returns.
@@ -52,28 +53,28 @@ use core::mem::offset_of;
 /// lock held.
 #[unsafe(naked)]
 pub unsafe extern "C" fn return_with_message(
+    badge: u64,
+    words: u64,
     dst: *const TrapFrame,
     src: *const TrapFrame,
-    words: u64,
-    badge: u64,
 ) -> ! {
     naked_asm!(
-        // rdi = dst, rsi = src, rdx = words, rcx = badge.
-        "mov rax, rdx",
-        "mov r11, rdi",
-        "mov rdi, rcx",
+        // rdi = badge and rsi = words are where they are delivered;
+        // rdx = dst, rcx = src.
+        "mov r11, rdx",
+        "mov rax, rcx",
         "mov rcx, qword ptr [r11 + {rip}]",
         "mov rbx, qword ptr [r11 + {rbx}]",
         "mov rbp, qword ptr [r11 + {rbp}]",
-        "mov rdx, qword ptr [rsi + {rdx}]",
-        "mov r10, qword ptr [rsi + {r10}]",
-        "mov r8, qword ptr [rsi + {r8}]",
-        "mov r9, qword ptr [rsi + {r9}]",
-        "mov r12, qword ptr [rsi + {r12}]",
-        "mov r13, qword ptr [rsi + {r13}]",
-        "mov r14, qword ptr [rsi + {r14}]",
-        "mov r15, qword ptr [rsi + {r15}]",
-        "jmp qword ptr [8 * rax + 39f]",
+        "mov rdx, qword ptr [rax + {rdx}]",
+        "mov r10, qword ptr [rax + {r10}]",
+        "mov r8, qword ptr [rax + {r8}]",
+        "mov r9, qword ptr [rax + {r9}]",
+        "mov r12, qword ptr [rax + {r12}]",
+        "mov r13, qword ptr [rax + {r13}]",
+        "mov r14, qword ptr [rax + {r14}]",
+        "mov r15, qword ptr [rax + {r15}]",
+        "jmp qword ptr [8 * rsi + 39f]",
         "30: xor edx, edx",
         "31: xor r10d, r10d",
         "32: xor r8d, r8d",
@@ -82,8 +83,7 @@ pub unsafe extern "C" fn return_with_message(
         "35: xor r13d, r13d",
         "36: xor r14d, r14d",
         "37: xor r15d, r15d",
-        "38: mov rsi, rax",
-        "xor eax, eax",
+        "38: xor eax, eax",
         "mov rsp, qword ptr [r11 + {rsp}]",
         "mov r11, qword ptr [r11 + {rflags}]",
         "swapgs",
