@@ -2,8 +2,8 @@
 //!
 //! A Linux system call reports failure by returning a small negative number
 //! in `rax`: `-errno`. Inside this crate every fallible operation returns
-//! `Result<T, Errno>` with the *positive* number, and only the dispatcher in
-//! `syscalls` turns it into the negative register value. Keeping the value
+//! `Result<T, Errno>` with the *positive* number, and only `Caller::handle`
+//! turns it into the negative register value. Keeping the value
 //! positive inside the crate means it can be compared against the familiar
 //! names (`Errno::ENOENT`) exactly as the man pages spell them.
 

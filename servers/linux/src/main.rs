@@ -20,8 +20,8 @@
 //!  loop:  ReplyRecv(endpoint, previous result)   (Recv when none is due)
 //!         badge -> app slot; fault badge -> the app crashed
 //!         MR0..MR6 = Linux number and arguments
-//!         bulkhead_linux::handle(...) -> Return(v): reply v next time round
-//!                                     -> Exit(status): end the app
+//!         bulkhead_linux::Caller::handle(...) -> Return(v): reply v next time round
+//!                                             -> Exit(status): end the app
 //! ```
 //!
 //! After each start and end it rewrites its report page and signals the

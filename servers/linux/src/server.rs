@@ -10,31 +10,47 @@
 //! for both, and the fast path when the app is the only caller). An app
 //! that exits, faults or cannot be started gets no reply; its outcome goes
 //! into the report.
+//!
+//! The common case is kept short, for every syscall alike: while one app
+//! keeps calling, [`Server::serve_app`] holds its parts lent to the
+//! personality (a [`Caller`]) and answers each call with a one-word
+//! ReplyRecv, so a call costs no app lookup, no message copies and no
+//! check of which programs may start (that can change only when an app
+//! ends, and then no reply is due). Any other message goes back to the
+//! general loop.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use bulkhead_linux::{Container, Outcome};
+use bulkhead_linux::{Caller, Container, Outcome};
 use bulkhead_manifest::ContainerSpec;
 use bulkhead_rt::abi::container::{
     test_calls, EVENT_EXITED, PING, SUPERVISOR_BADGE, TEST_CRASH_SERVER, TEST_HANG_SERVER,
 };
 use bulkhead_rt::abi::ipc::MessageInfo;
-use bulkhead_rt::abi::CapRef;
+use bulkhead_rt::abi::{CapRef, Error};
 use bulkhead_rt::child::REPORT_ADDR;
 use bulkhead_rt::container_report::{ContainerReport, Ending};
-use bulkhead_rt::sys::ipc::{self, Message, Received};
+use bulkhead_rt::sys::ipc::{self, Received};
 use bulkhead_rt::{println, sys};
 
 use crate::apps::{self, App, Caps, Start};
 use crate::backend::{random_from_clock, AppBackend};
 use bulkhead_linux::host::Random;
 
-/// The reply carrying a syscall's result: one word.
-fn reply_message(value: i64) -> Message {
-    Message {
-        info: MessageInfo::new(1),
-        mrs: [value as u64, 0, 0, 0, 0, 0, 0, 0],
+/// What serving a message leaves the loop to do.
+enum Next {
+    /// Reply with this value, then receive.
+    Reply(i64),
+    /// Replied and received already: serve this next.
+    Received(Result<Received, Error>),
+    /// No reply is due: receive.
+    Receive,
+}
+
+impl From<Option<i64>> for Next {
+    fn from(reply: Option<i64>) -> Next {
+        reply.map_or(Next::Receive, Next::Reply)
     }
 }
 
@@ -93,8 +109,7 @@ impl Server {
     /// one has ended (and on, with `stay`, until the container goes).
     pub fn run(&mut self, first: usize) {
         let mut next = first;
-        let mut reply: Option<i64> = None;
-        loop {
+        'serving: loop {
             while next < self.spec.programs.len() && self.may_start(next) {
                 self.start(next);
                 next += 1;
@@ -108,19 +123,25 @@ impl Server {
                     self.publish();
                 }
             }
-            let received = match reply.take() {
-                Some(value) => ipc::reply_recv(self.caps.endpoint, &reply_message(value)),
-                None => ipc::recv(self.caps.endpoint, MessageInfo::default()),
-            };
-            match received {
-                Ok(r) => reply = self.handle(&r),
-                Err(error) => {
-                    println!(
-                        "[{}] linux-server: receive failed: {error}",
-                        self.container.name()
-                    );
-                    break;
-                }
+            // Only a message that gets no reply can end an app, so only
+            // then may a program start or the last one have ended.
+            let mut received = ipc::recv(self.caps.endpoint, MessageInfo::default());
+            loop {
+                let message = match received {
+                    Ok(message) => message,
+                    Err(error) => {
+                        println!(
+                            "[{}] linux-server: receive failed: {error}",
+                            self.container.name()
+                        );
+                        break 'serving;
+                    }
+                };
+                received = match self.handle(message) {
+                    Next::Reply(value) => ipc::reply_word_recv(self.caps.endpoint, value as u64),
+                    Next::Received(received) => received,
+                    Next::Receive => break,
+                };
             }
         }
         if !self.report.done {
@@ -191,8 +212,62 @@ impl Server {
         self.publish();
     }
 
-    /// Serves one message; returns the reply due, if any.
-    fn handle(&mut self, r: &Received) -> Option<i64> {
+    /// Serves one message.
+    fn handle(&mut self, r: Received) -> Next {
+        match apps::slot_of(r.badge) {
+            Some((slot, false)) if !self.caps.in_kernel => self.serve_app(slot, r),
+            _ => Next::from(self.handle_other(&r)),
+        }
+    }
+
+    /// Serves the syscall `r` of the app in `slot`, and its next ones for
+    /// as long as it is the one calling (each call finds the app and
+    /// lends its parts to the personality only once); returns what the
+    /// first message from anyone else needs.
+    fn serve_app(&mut self, slot: usize, mut r: Received) -> Next {
+        let Some(App {
+            process: Some(process),
+            memory,
+            thread,
+            line,
+            ..
+        }) = self.apps.get_mut(slot).and_then(Option::as_mut)
+        else {
+            return Next::from(self.handle_other(&r));
+        };
+        let name = self.spec.name.as_str();
+        let mut backend = AppBackend {
+            memory: *memory,
+            thread: *thread,
+            console: self.caps.console,
+            name,
+            line,
+            random: &mut self.random,
+        };
+        let mut caller = Caller::new(&mut self.container, process, &mut backend);
+        let (badge, test) = (r.badge, self.test);
+        let status = loop {
+            let [nr, a0, a1, a2, a3, a4, a5, _] = r.message.mrs;
+            let value = match test.then(|| test_call(name, nr, a0)).flatten() {
+                Some(value) => value,
+                None => match caller.handle(nr, [a0, a1, a2, a3, a4, a5]) {
+                    Outcome::Return(value) => value,
+                    Outcome::Exit(status) => break status,
+                },
+            };
+            r = match ipc::reply_word_recv(self.caps.endpoint, value as u64) {
+                Ok(next) if next.badge == badge => next,
+                other => return Next::Received(other),
+            };
+        };
+        self.end(slot, Ending::Exited(status));
+        Next::Receive
+    }
+
+    /// Serves any message but an app's syscall (the supervisor's, a fault
+    /// report, an in-kernel app's end, a call from a slot with no app);
+    /// returns the reply due, if any.
+    fn handle_other(&mut self, r: &Received) -> Option<i64> {
         if r.badge == SUPERVISOR_BADGE {
             return Some(self.control(r.message.mrs[0]));
         }
@@ -219,29 +294,11 @@ impl Server {
             }
             return Some(-i64::from(bulkhead_linux::Errno::ENOSYS.0));
         }
+        // A syscall from a slot whose app is gone.
         if self.test {
-            if let Some(value) = self.test_call(mrs[0], mrs[1]) {
-                return Some(value);
-            }
+            return test_call(&self.spec.name, mrs[0], mrs[1]);
         }
-        let app = self.apps.get_mut(slot)?.as_mut()?;
-        let process = app.process.as_mut()?;
-        let mut backend = AppBackend {
-            memory: app.memory,
-            thread: app.thread,
-            console: self.caps.console,
-            name: self.spec.name.as_str(),
-            line: &mut app.line,
-            random: &mut self.random,
-        };
-        let args = [mrs[1], mrs[2], mrs[3], mrs[4], mrs[5], mrs[6]];
-        match bulkhead_linux::handle(&mut self.container, process, &mut backend, mrs[0], args) {
-            Outcome::Return(value) => Some(value),
-            Outcome::Exit(status) => {
-                self.end(slot, Ending::Exited(status));
-                None
-            }
-        }
+        None
     }
 
     /// A call from the supervisor: `PING` is answered at once (0); anything
@@ -252,35 +309,6 @@ impl Server {
         } else {
             -1
         }
-    }
-
-    /// In test runs, Linux numbers no Linux uses break the server on
-    /// purpose: for the supervisor's tests one crashes it, one makes it
-    /// spin forever without answering anyone; for the exploit
-    /// demonstrations JUMP and PEEK have the same bugs as the kernel's
-    /// test calls (`kernel/src/personality/test_calls.rs`), here reaching
-    /// only the server's own memory, and a kernel symbol or another
-    /// container's data cannot even be named.
-    fn test_call(&self, number: u64, arg: u64) -> Option<i64> {
-        const ENOENT: i64 = 2;
-        match number {
-            test_calls::JUMP => return Some(bulkhead_rt::arch::demo_jump(arg) as i64),
-            test_calls::PEEK => return Some(bulkhead_rt::arch::demo_peek(arg) as i64),
-            test_calls::SYMBOL | test_calls::PEER_DATA => return Some(-ENOENT),
-            _ => {}
-        }
-        let name = self.container.name();
-        if number == TEST_CRASH_SERVER {
-            println!("[{name}] linux-server: crashing on request");
-            bulkhead_rt::arch::crash_now();
-        }
-        if number == TEST_HANG_SERVER {
-            println!("[{name}] linux-server: hanging on request");
-            loop {
-                core::hint::spin_loop();
-            }
-        }
-        None
     }
 
     /// Ends the app in `slot` with `ending` and reports it.
@@ -310,4 +338,32 @@ impl Server {
         }
         let _ = ipc::signal(self.supervisor.notification, self.supervisor.bits);
     }
+}
+
+/// In test runs, Linux numbers no Linux uses break the server on
+/// purpose: for the supervisor's tests one crashes it, one makes it
+/// spin forever without answering anyone; for the exploit
+/// demonstrations JUMP and PEEK have the same bugs as the kernel's
+/// test calls (`kernel/src/personality/test_calls.rs`), here reaching
+/// only the server's own memory, and a kernel symbol or another
+/// container's data cannot even be named.
+fn test_call(name: &str, number: u64, arg: u64) -> Option<i64> {
+    const ENOENT: i64 = 2;
+    match number {
+        test_calls::JUMP => return Some(bulkhead_rt::arch::demo_jump(arg) as i64),
+        test_calls::PEEK => return Some(bulkhead_rt::arch::demo_peek(arg) as i64),
+        test_calls::SYMBOL | test_calls::PEER_DATA => return Some(-ENOENT),
+        _ => {}
+    }
+    if number == TEST_CRASH_SERVER {
+        println!("[{name}] linux-server: crashing on request");
+        bulkhead_rt::arch::crash_now();
+    }
+    if number == TEST_HANG_SERVER {
+        println!("[{name}] linux-server: hanging on request");
+        loop {
+            core::hint::spin_loop();
+        }
+    }
+    None
 }

@@ -1,13 +1,14 @@
 //! The dispatcher: from a syscall number and six registers to a result.
 //!
-//! [`handle`](crate::handle) counts the call, builds a [`Call`] (the three
-//! things every syscall may touch: the container, the process and the
-//! backend) and hands it to [`dispatch`], one `match` over the Linux
-//! x86-64 syscall numbers. Each arm passes raw `u64` registers to a
-//! function in one of the topic modules; those functions narrow the
-//! registers to the C types themselves (an `int` argument is the low 32
-//! bits, as on Linux) and return `Result<i64, Errno>`. Only this module
-//! knows the numbers; only `handle` turns errors into `-errno`.
+//! A [`Caller`](crate::Caller) holds a [`Call`] (the three things every
+//! syscall may touch: the container, the process and the backend);
+//! [`Caller::handle`](crate::Caller::handle) counts each call and hands it
+//! to [`dispatch`], one `match` over the Linux x86-64 syscall numbers.
+//! Each arm passes raw `u64` registers to a function in one of the topic
+//! modules; those functions narrow the registers to the C types
+//! themselves (an `int` argument is the low 32 bits, as on Linux) and
+//! return `Result<i64, Errno>`. Only this module knows the numbers; only
+//! `Caller::handle` turns errors into `-errno`.
 
 mod descriptors;
 mod identity;
@@ -67,7 +68,9 @@ fn exit_status(code: u64) -> i32 {
     (code & 0xff) as i32
 }
 
-/// Runs one syscall. See the module docs.
+/// Runs one syscall. See the module docs. Inlined into `Caller::handle`:
+/// one function, one prologue, from the number to the result.
+#[inline(always)]
 pub fn dispatch(call: &mut Call, nr: u64, a: [u64; 6]) -> Result<Outcome, Errno> {
     let value = match nr {
         0 => io::read(call, a[0], a[1], a[2])?,

@@ -113,6 +113,21 @@ fn sigprocmask_rules() {
 }
 
 #[test]
+fn a_kept_caller_serves_calls_in_a_row_like_handle() {
+    let mut h = Harness::new();
+    let mut caller = crate::Caller::new(&mut h.container, &mut h.process, &mut h.backend);
+    assert_eq!(caller.handle(39, [0; 6]), Outcome::Return(1));
+    assert_eq!(caller.handle(39, [0; 6]), Outcome::Return(1));
+    assert_eq!(
+        caller.handle(105, [7, 0, 0, 0, 0, 0]),
+        Outcome::Return(err(Errno::EPERM))
+    );
+    assert_eq!(caller.handle(60, [3, 0, 0, 0, 0, 0]), Outcome::Exit(3));
+    assert_eq!(h.process.syscall_counts()[39], 2);
+    assert_eq!(h.process.files().count(), 0, "files closed on exit");
+}
+
+#[test]
 fn exit_status_and_files_closed() {
     let mut h = Harness::new();
     let fd = h.open("/tmp/f", 0o102, 0o644);

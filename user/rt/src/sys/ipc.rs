@@ -3,10 +3,12 @@
 //! An IPC call passes the message in registers (see `bulkhead_abi::ipc`):
 //! rdi the endpoint (back: the badge), rsi the [`MessageInfo`], and the
 //! eight message registers in rdx r10 r8 r9 r12 r13 r14 r15, which come
-//! back changed when a message is delivered. [`ipc_raw`] is the one stub
-//! that moves a [`Message`] in and out of those registers; it and the
-//! calls built on it are `#[inline]`, so a caller that ignores part of the
-//! result (most do) pays no stores for it.
+//! back changed when a message is delivered. [`ipc_raw`] is the stub that
+//! moves a [`Message`] in and out of those registers; it and the calls
+//! built on it are `#[inline]`, so a caller that ignores part of the
+//! result (most do) pays no stores for it. [`reply_word_recv`], the
+//! syscall server's one-word reply, has a stub of its own that loads only
+//! MR0.
 
 use bulkhead_abi::ipc::{MessageInfo, MAX_WORDS};
 use bulkhead_abi::{CapRef, Error, Syscall};
@@ -58,6 +60,12 @@ pub fn ipc_raw(call: Syscall, cap: CapRef, message: &Message) -> Result<Received
             options(nostack),
         );
     }
+    received(status, badge, info, [m0, m1, m2, m3, m4, m5, m6, m7])
+}
+
+/// The outcome of an IPC call from the registers it left.
+#[inline]
+fn received(status: u64, badge: u64, info: u64, mrs: [u64; MAX_WORDS]) -> Result<Received, Error> {
     if status != 0 {
         return Err(Error::from_code(status).unwrap_or(Error::InvalidArgument));
     }
@@ -65,7 +73,7 @@ pub fn ipc_raw(call: Syscall, cap: CapRef, message: &Message) -> Result<Received
         badge,
         message: Message {
             info: MessageInfo(info),
-            mrs: [m0, m1, m2, m3, m4, m5, m6, m7],
+            mrs,
         },
     })
 }
@@ -114,6 +122,33 @@ pub fn reply(message: &Message) -> Result<(), Error> {
 #[inline]
 pub fn reply_recv(endpoint: CapRef, message: &Message) -> Result<Received, Error> {
     ipc_raw(Syscall::ReplyRecv, endpoint, message)
+}
+
+/// Replies with the one word `value`, then waits for the next message on
+/// `endpoint`: [`reply_recv`] for the most common reply (a syscall
+/// server's result), which sets only MR0. The other message registers go
+/// to the kernel as they are; it reads no word past a message's length,
+/// and the receiver gets those registers cleared.
+#[inline]
+pub fn reply_word_recv(endpoint: CapRef, value: u64) -> Result<Received, Error> {
+    let [m0, m1, m2, m3, m4, m5, m6, m7]: [u64; MAX_WORDS];
+    let (status, badge, info): (u64, u64, u64);
+    // SAFETY: as in `ipc_raw`; r10 r8 r9 r12..r15 carry no input, only the
+    // received words come back in them.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") Syscall::ReplyRecv as u64 => status,
+            inlateout("rdi") endpoint.0 => badge,
+            inlateout("rsi") MessageInfo::new(1).0 => info,
+            inlateout("rdx") value => m0,
+            lateout("r10") m1, lateout("r8") m2, lateout("r9") m3,
+            lateout("r12") m4, lateout("r13") m5, lateout("r14") m6, lateout("r15") m7,
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    received(status, badge, info, [m0, m1, m2, m3, m4, m5, m6, m7])
 }
 
 /// Creates an endpoint from a memory quota.
