@@ -30,6 +30,7 @@ use super::endpoint::Endpoint;
 use super::{Kernel, ObjRef, Object};
 use bulkhead_abi::{CapRef, Rights};
 use bulkhead_captable::TableId;
+use core::ptr::NonNull;
 
 /// One remembered endpoint lookup (see the module documentation).
 #[derive(Clone, Copy, Debug)]
@@ -39,8 +40,10 @@ pub struct EndpointCache {
     /// The capability space's epoch when it was looked up; [`Self::EMPTY`]
     /// has one no space ever reaches.
     epoch: u64,
-    /// Where the endpoint is (inside the object arena).
-    endpoint: *mut Endpoint,
+    /// Where the endpoint is (inside the object arena). Never null, which
+    /// the compiler then knows too: [`Self::EMPTY`] holds a dangling
+    /// pointer, never used since its epoch never matches.
+    endpoint: NonNull<Endpoint>,
     /// The endpoint's reference, for the slow path's operations.
     object: ObjRef,
     /// The capability's rights and badge.
@@ -57,7 +60,7 @@ impl EndpointCache {
     pub const EMPTY: EndpointCache = EndpointCache {
         handle: 0,
         epoch: u64::MAX,
-        endpoint: core::ptr::null_mut(),
+        endpoint: NonNull::dangling(),
         object: ObjRef {
             index: u32::MAX,
             generation: 0,
@@ -98,7 +101,7 @@ impl Kernel {
             // epoch, see the module documentation); the object layer is
             // locked by the caller's `&mut self`, so this is the only
             // reference into the arena.
-            return Some((unsafe { &mut *cache.endpoint }, cache.badge));
+            return Some((unsafe { cache.endpoint.as_mut() }, cache.badge));
         }
         let (object, _, badge) = self.remember_endpoint(cache, table, handle, rights)?;
         match self.get_mut(object)? {
@@ -141,7 +144,7 @@ impl Kernel {
         if cache.handle == LINK_HANDLE && cache.epoch == self.caps.epoch() {
             // SAFETY: as in `cached_endpoint`: remembered in this epoch,
             // so the endpoint has neither moved nor gone.
-            return Some(unsafe { &mut *cache.endpoint });
+            return Some(unsafe { cache.endpoint.as_mut() });
         }
         let epoch = self.caps.epoch();
         let Object::Endpoint(ep) = self.get_mut(object)? else {
@@ -150,14 +153,14 @@ impl Kernel {
         *cache = EndpointCache {
             handle: LINK_HANDLE,
             epoch,
-            endpoint: ep,
+            endpoint: NonNull::from(ep),
             object,
             rights: Rights::empty(),
             badge: 0,
         };
         // SAFETY: just stored from a live `&mut Endpoint` borrowed from
         // `self`, which this result borrows again.
-        Some(unsafe { &mut *cache.endpoint })
+        Some(unsafe { cache.endpoint.as_mut() })
     }
 
     /// The full lookup of a cache miss: fills `cache` if `handle` names an
@@ -181,7 +184,7 @@ impl Kernel {
         *cache = EndpointCache {
             handle: handle.0,
             epoch,
-            endpoint: ep,
+            endpoint: NonNull::from(ep),
             object: cap.object,
             rights: cap.rights,
             badge: cap.badge,
