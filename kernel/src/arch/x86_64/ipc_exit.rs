@@ -38,10 +38,12 @@ use core::mem::offset_of;
 ///
 /// ```text
 ///   dst (partner) ->  rbx, rbp, rip -> rcx, rflags -> r11, rsp
-///   src (sender)  ->  MR0..MR7: all eight loaded, then the
-///                     ones past `words` cleared by a jump into
-///                     the chain  xor MR0; xor MR1; ... xor MR7
-///                     at entry `words` (the table after sysretq)
+///   MR[words]..MR7    cleared: a jump into the chain
+///                       xor MR0; xor MR1; ...; xor MR7
+///                     at entry `words` (table 48, after sysretq)
+///   src (sender)  ->  MR[words-1]..MR0 loaded: a jump into the chain
+///                       load MR7; load MR6; ...; load MR0
+///                     at the entry for `words` (table 49)
 ///   rax = 0, rdi = badge, rsi = words
 /// ```
 ///
@@ -66,15 +68,8 @@ pub unsafe extern "C" fn return_with_message(
         "mov rcx, qword ptr [r11 + {rip}]",
         "mov rbx, qword ptr [r11 + {rbx}]",
         "mov rbp, qword ptr [r11 + {rbp}]",
-        "mov rdx, qword ptr [rax + {rdx}]",
-        "mov r10, qword ptr [rax + {r10}]",
-        "mov r8, qword ptr [rax + {r8}]",
-        "mov r9, qword ptr [rax + {r9}]",
-        "mov r12, qword ptr [rax + {r12}]",
-        "mov r13, qword ptr [rax + {r13}]",
-        "mov r14, qword ptr [rax + {r14}]",
-        "mov r15, qword ptr [rax + {r15}]",
-        "jmp qword ptr [8 * rsi + 39f]",
+        // Clear MR[words]..MR7: enter the chain at `words` ...
+        "jmp qword ptr [8 * rsi + 48f]",
         "30: xor edx, edx",
         "31: xor r10d, r10d",
         "32: xor r8d, r8d",
@@ -83,13 +78,24 @@ pub unsafe extern "C" fn return_with_message(
         "35: xor r13d, r13d",
         "36: xor r14d, r14d",
         "37: xor r15d, r15d",
-        "38: xor eax, eax",
+        // ... then load MR[words - 1]..MR0 from the sender's frame.
+        "38: jmp qword ptr [8 * rsi + 49f]",
+        "57: mov r15, qword ptr [rax + {r15}]",
+        "56: mov r14, qword ptr [rax + {r14}]",
+        "55: mov r13, qword ptr [rax + {r13}]",
+        "54: mov r12, qword ptr [rax + {r12}]",
+        "53: mov r9, qword ptr [rax + {r9}]",
+        "52: mov r8, qword ptr [rax + {r8}]",
+        "51: mov r10, qword ptr [rax + {r10}]",
+        "50: mov rdx, qword ptr [rax + {rdx}]",
+        "59: xor eax, eax",
         "mov rsp, qword ptr [r11 + {rsp}]",
         "mov r11, qword ptr [r11 + {rflags}]",
         "swapgs",
         "sysretq",
         ".balign 8",
-        "39: .quad 30b, 31b, 32b, 33b, 34b, 35b, 36b, 37b, 38b",
+        "48: .quad 30b, 31b, 32b, 33b, 34b, 35b, 36b, 37b, 38b",
+        "49: .quad 59b, 50b, 51b, 52b, 53b, 54b, 55b, 56b, 57b",
         rip = const offset_of!(TrapFrame, rip),
         rbx = const offset_of!(TrapFrame, rbx),
         rbp = const offset_of!(TrapFrame, rbp),
