@@ -12,9 +12,9 @@ use super::{locked, locked_sched, lookup, Caller, Results};
 use crate::ipc::{self, Outcome};
 use crate::object::cap_cache::EndpointCap;
 use crate::object::endpoint::{Endpoint, Notification};
-use crate::object::{memory, Kernel, Object};
+use crate::object::{memory, Kernel, Object, KERNEL};
 use crate::sched::ipc as wait;
-use crate::sched::{Scheduler, Switch};
+use crate::sched::{self, Scheduler, Switch};
 use crate::usercopy::USlice;
 use bulkhead_abi::ipc::MAX_BUFFER_BYTES;
 use bulkhead_abi::{Error, ObjectType, Rights};
@@ -116,21 +116,28 @@ fn endpoint_arg(
     }
 }
 
+/// Runs `op` with the object layer and then the scheduler locked, and
+/// decides under the same locks where to switch if it blocked the caller
+/// ([`park`]). Inlined into each handler, which keeps its arguments in
+/// registers (unlike `super::locked_sched`'s closure).
+#[inline(always)]
+fn locked_ipc(
+    op: impl FnOnce(&mut Kernel, &mut Scheduler) -> Result<Outcome, Error>,
+) -> Result<Parked, Error> {
+    let mut k = KERNEL.lock();
+    let mut guard = sched::lock_in_syscall();
+    let s = sched::running(&mut guard);
+    let outcome = op(&mut k, s)?;
+    Ok(park(s, outcome))
+}
+
+#[inline(always)]
 fn send_or_call(caller: &mut Caller, call: bool, block: bool) -> Result<Results, Error> {
     let me = caller.thread;
-    let parked = locked_sched(|k, s| {
+    let parked = locked_ipc(|k, s| {
         let (ep, rights, badge) = endpoint_arg(k, s, caller, Rights::WRITE)?;
-        let outcome = ipc::send(
-            k,
-            s,
-            me,
-            ep,
-            badge,
-            rights.contains(Rights::GRANT),
-            call,
-            block,
-        )?;
-        Ok(park(s, outcome))
+        let grant = rights.contains(Rights::GRANT);
+        ipc::send(k, s, me, ep, badge, grant, call, block)
     })?;
     finish_parked(caller, parked, [0; 3])
 }
@@ -154,15 +161,15 @@ pub fn call(caller: &mut Caller) -> Result<Results, Error> {
 /// (ReplyRecv). The endpoint is looked up once: a reply cannot change the
 /// caller's capabilities (a capability it carries goes to the client, and
 /// nothing is removed).
+#[inline(always)]
 fn receive(caller: &mut Caller, block: bool, reply_first: bool) -> Result<Results, Error> {
     let me = caller.thread;
-    let parked = locked_sched(|k, s| {
+    let parked = locked_ipc(|k, s| {
         let (ep, _, _) = endpoint_arg(k, s, caller, Rights::READ)?;
         if reply_first {
             ipc::reply(k, s, me)?;
         }
-        let outcome = ipc::recv(k, s, me, ep, block)?;
-        Ok(park(s, outcome))
+        ipc::recv(k, s, me, ep, block)
     })?;
     match parked.0 {
         Outcome::Done => caller.completed(),
