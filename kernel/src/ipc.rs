@@ -288,6 +288,31 @@ pub fn send(
     call: bool,
     block: bool,
 ) -> Result<Outcome, Error> {
+    let endpoint: *mut Endpoint = endpoint_mut(k, ep)?;
+    // SAFETY: just looked up in `k`, which stays borrowed throughout.
+    unsafe { send_on(k, s, me, endpoint, badge, grant, call, block) }
+}
+
+/// [`send`] on the endpoint at `endpoint`, which the caller has already
+/// looked up (`syscall::ipc`, through the capability cache).
+///
+/// # Safety
+/// `endpoint` points at a live endpoint in `k`'s object arena, looked up
+/// under the same lock of the object layer that `k` holds. (The
+/// operation creates and destroys no object, so the arena stays put; the
+/// endpoint is reached only while no other borrow of `k` is used.)
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub unsafe fn send_on(
+    k: &mut Kernel,
+    s: &mut Scheduler,
+    me: ThreadId,
+    endpoint: *mut Endpoint,
+    badge: u64,
+    grant: bool,
+    call: bool,
+    block: bool,
+) -> Result<Outcome, Error> {
     debug_assert_eq!(me, s.current());
     // SAFETY: the running thread's boxed record, which stays put while it
     // is current; nothing else reaches it while the scheduler is locked
@@ -299,14 +324,16 @@ pub fn send(
     if info.has_cap() && !grant {
         return Err(Error::NoRights);
     }
-    let endpoint = endpoint_mut(k, ep)?;
     let ticks = timeout_ticks(info.timeout_ms());
-    let Some((_, receiver)) = pop_live_in(&mut endpoint.receivers, s) else {
+    // SAFETY: see the function's contract; this borrow ends with the pop.
+    let receivers = unsafe { &mut (*endpoint).receivers };
+    let Some((_, receiver)) = pop_live_in(receivers, s) else {
         if !block {
             return Err(Error::WouldBlock);
         }
         let w = wait::block_current_in(s, IpcWait::Send { call }, badge, grant, ticks);
-        endpoint.senders.push_back(w);
+        // SAFETY: as above.
+        unsafe { (*endpoint).senders.push_back(w) };
         return Ok(Outcome::Block);
     };
     // SAFETY: a boxed record other than ours (`pop_live_in`), reached by
@@ -324,19 +351,20 @@ pub fn send(
     Ok(Outcome::Done)
 }
 
-/// Receive on endpoint `ep`. `me` is the running thread.
-pub fn recv(
+/// Receive on the endpoint at `endpoint`. `me` is the running thread.
+///
+/// # Safety
+/// As for [`send_on`].
+#[inline(always)]
+pub unsafe fn recv_on(
     k: &mut Kernel,
     s: &mut Scheduler,
     me: ThreadId,
-    ep: ObjRef,
+    endpoint: *mut Endpoint,
     block: bool,
 ) -> Result<Outcome, Error> {
     debug_assert_eq!(me, s.current());
-    // SAFETY: the running thread's boxed record, which stays put while it
-    // is current; nothing else reaches it while the scheduler is locked
-    // (the scheduler's own operations below take only other threads'
-    // records, or read ours after its last use here).
+    // SAFETY: the running thread's boxed record, as in `send_on`.
     let own = unsafe { &mut *s.current_ptr() };
     // A native thread: a container member's calls never come here.
     debug_assert!(own.linux.is_none());
@@ -344,18 +372,20 @@ pub fn recv(
         return Err(Error::BadState);
     }
     let timeout = MessageInfo(own.user_frame().rsi).timeout_ms();
-    let endpoint = endpoint_mut(k, ep)?;
-    if let Some((badge, words)) = endpoint.pending_faults.pop_front() {
+    // SAFETY: see the function's contract; this borrow ends with the pop
+    // (and the push, which uses it again).
+    let ep = unsafe { &mut *endpoint };
+    if let Some((badge, words)) = ep.pending_faults.pop_front() {
         write_message(own.user_frame(), badge, &fault_message(words));
         return Ok(Outcome::Done);
     }
-    let Some((w, sender)) = pop_live_in(&mut endpoint.senders, s) else {
+    let Some((w, sender)) = pop_live_in(&mut ep.senders, s) else {
         if !block {
             return Err(Error::WouldBlock);
         }
         let ticks = timeout_ticks(timeout);
         let w = wait::block_current_in(s, IpcWait::recv(ticks.is_some()), 0, false, ticks);
-        endpoint.receivers.push_back(w);
+        ep.receivers.push_back(w);
         return Ok(Outcome::Block);
     };
     // SAFETY: a boxed record other than ours (`pop_live_in`), reached by
@@ -378,6 +408,7 @@ pub fn recv(
 /// Reply to the running thread's reply target, if it still waits; a
 /// caller that died or gave up is silently skipped (the server keeps
 /// serving).
+#[inline(always)]
 pub fn reply(k: &mut Kernel, s: &mut Scheduler, me: ThreadId) -> Result<(), Error> {
     debug_assert_eq!(me, s.current());
     // SAFETY: the running thread's boxed record, which stays put while it

@@ -17,7 +17,7 @@ use crate::sched::ipc as wait;
 use crate::sched::{self, Scheduler, Switch};
 use crate::usercopy::USlice;
 use bulkhead_abi::ipc::MAX_BUFFER_BYTES;
-use bulkhead_abi::{Error, ObjectType, Rights};
+use bulkhead_abi::{CapRef, Error, ObjectType, Rights};
 
 /// Pages charged for an endpoint or a notification.
 const IPC_OBJECT_PAGES: u64 = 1;
@@ -112,33 +112,50 @@ fn endpoint_arg(
     };
     match k.cached_endpoint_cap(cache, own.cap_table, handle, rights) {
         Some(found) => Ok(found),
-        None => lookup(k, caller, handle, ObjectType::Endpoint, rights),
+        None => endpoint_lookup(k, caller, handle, rights),
     }
 }
 
-/// Runs `op` with the object layer and then the scheduler locked, and
-/// decides under the same locks where to switch if it blocked the caller
-/// ([`park`]). Inlined into each handler, which keeps its arguments in
-/// registers (unlike `super::locked_sched`'s closure).
-#[inline(always)]
-fn locked_ipc(
-    op: impl FnOnce(&mut Kernel, &mut Scheduler) -> Result<Outcome, Error>,
-) -> Result<Parked, Error> {
-    let mut k = KERNEL.lock();
-    let mut guard = sched::lock_in_syscall();
-    let s = sched::running(&mut guard);
-    let outcome = op(&mut k, s)?;
-    Ok(park(s, outcome))
+/// [`endpoint_arg`] in full, which also finds the error.
+#[cold]
+#[inline(never)]
+fn endpoint_lookup(
+    k: &mut Kernel,
+    caller: &Caller,
+    handle: CapRef,
+    rights: Rights,
+) -> Result<EndpointCap, Error> {
+    let (object, rights, badge) = lookup(k, caller, handle, ObjectType::Endpoint, rights)?;
+    match k.get_mut(object) {
+        Some(Object::Endpoint(ep)) => Ok(EndpointCap {
+            object,
+            endpoint: ep,
+            rights,
+            badge,
+        }),
+        _ => Err(Error::WrongType),
+    }
 }
 
-#[inline(always)]
+/// Send, SendNonBlocking and Call. Both layers are locked once, the
+/// operation and, if it blocked the caller, the decision where to switch
+/// ([`park`]) run under them, and the switch is made once they are
+/// released ([`finish_parked`]).
+#[inline(never)]
 fn send_or_call(caller: &mut Caller, call: bool, block: bool) -> Result<Results, Error> {
     let me = caller.thread;
-    let parked = locked_ipc(|k, s| {
-        let (ep, rights, badge) = endpoint_arg(k, s, caller, Rights::WRITE)?;
-        let grant = rights.contains(Rights::GRANT);
-        ipc::send(k, s, me, ep, badge, grant, call, block)
-    })?;
+    let parked = {
+        let mut k = KERNEL.lock();
+        let mut guard = sched::lock_in_syscall();
+        let s = sched::running(&mut guard);
+        let ep = endpoint_arg(&mut k, s, caller, Rights::WRITE)?;
+        let grant = ep.rights.contains(Rights::GRANT);
+        // SAFETY: the endpoint was just looked up with the object layer
+        // locked, which it stays until the operation is over.
+        let outcome =
+            unsafe { ipc::send_on(&mut k, s, me, ep.endpoint, ep.badge, grant, call, block)? };
+        park(s, outcome)
+    };
     finish_parked(caller, parked, [0; 3])
 }
 
@@ -158,19 +175,27 @@ pub fn call(caller: &mut Caller) -> Result<Results, Error> {
 }
 
 /// Receive on the endpoint of argument 0, replying first if `reply_first`
-/// (ReplyRecv). The endpoint is looked up once: a reply cannot change the
-/// caller's capabilities (a capability it carries goes to the client, and
-/// nothing is removed).
-#[inline(always)]
+/// (ReplyRecv), with both layers locked once, as [`send_or_call`]. The
+/// endpoint is looked up once: a reply cannot change the caller's
+/// capabilities (a capability it carries goes to the client, and nothing
+/// is removed) nor create or destroy an object.
+#[inline(never)]
 fn receive(caller: &mut Caller, block: bool, reply_first: bool) -> Result<Results, Error> {
     let me = caller.thread;
-    let parked = locked_ipc(|k, s| {
-        let (ep, _, _) = endpoint_arg(k, s, caller, Rights::READ)?;
+    let parked = {
+        let mut k = KERNEL.lock();
+        let mut guard = sched::lock_in_syscall();
+        let s = sched::running(&mut guard);
+        let ep = endpoint_arg(&mut k, s, caller, Rights::READ)?;
         if reply_first {
-            ipc::reply(k, s, me)?;
+            ipc::reply(&mut k, s, me)?;
         }
-        ipc::recv(k, s, me, ep, block)
-    })?;
+        // SAFETY: the endpoint was looked up with the object layer locked,
+        // which it stays until the operation is over, and the reply
+        // created and destroyed no object.
+        let outcome = unsafe { ipc::recv_on(&mut k, s, me, ep.endpoint, block)? };
+        park(s, outcome)
+    };
     match parked.0 {
         Outcome::Done => caller.completed(),
         Outcome::Block => finish_parked(caller, parked, [0; 3]),
