@@ -59,6 +59,7 @@ fn finish(caller: &Caller, outcome: Outcome, done: Results) -> Result<Results, E
 type Parked = (Outcome, Result<Option<Switch>, ()>);
 
 /// Decides, under the lock that blocked the caller, where to switch.
+#[inline(always)]
 fn park(s: &mut Scheduler, outcome: Outcome) -> Parked {
     match outcome {
         Outcome::Done => (outcome, Ok(None)),
@@ -76,6 +77,7 @@ fn park(s: &mut Scheduler, outcome: Outcome) -> Parked {
 /// wake-up costs no return through the handlers. Not when its return
 /// address is not canonical (then `dispatch` must stop it on the way out)
 /// or when the first switch is not decided yet.
+#[inline(always)]
 fn finish_parked(caller: &Caller, parked: Parked, done: Results) -> Result<Results, Error> {
     match parked {
         (Outcome::Done, _) => Ok(done),
