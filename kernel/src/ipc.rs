@@ -22,7 +22,11 @@
 //! queues itself, and its syscall blocks after the locks are released.
 //! Whoever completes a wait writes the results into the waiter's saved
 //! registers, so a message is copied once, from the sender's registers to
-//! the receiver's.
+//! the receiver's ([`deliver`]: word by word when it is only register
+//! words, else through a [`Message`] built by [`prepare`]). Each
+//! operation reaches the two thread records once, by pointer: the running
+//! thread's through `Scheduler::current_ptr`, the partner's from its
+//! queue entry or reply right.
 
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::object::endpoint::{pop_live, pop_live_in, Endpoint, Notification, MAX_PENDING_FAULTS};
