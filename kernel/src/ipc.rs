@@ -22,14 +22,19 @@
 //! queues itself, and its syscall blocks after the locks are released.
 //! Whoever completes a wait writes the results into the waiter's saved
 //! registers, so a message is copied once, from the sender's registers to
-//! the receiver's.
+//! the receiver's ([`deliver`]: word by word when it is only register
+//! words, else through a [`Message`] built by [`prepare`]). Each
+//! operation reaches the two thread records once, by pointer: the running
+//! thread's through `Scheduler::current_ptr`, the partner's from its
+//! queue entry or reply right.
 
 use crate::arch::x86_64::trap_entry::TrapFrame;
 use crate::object::endpoint::{pop_live, pop_live_in, Endpoint, Notification, MAX_PENDING_FAULTS};
 use crate::object::{space, Kernel, ObjRef, Object};
-use crate::sched::ipc::{self as wait, Waiter};
-use crate::sched::thread::IpcWait;
+use crate::sched::ipc as wait;
+use crate::sched::thread::{IpcWait, Thread};
 use crate::sched::{Scheduler, ThreadId};
+use bulkhead_abi::container::SYSCALL_WORDS;
 use bulkhead_abi::ipc::{MessageInfo, MAX_BUFFER_BYTES, MAX_WORDS};
 use bulkhead_abi::{CapRef, Error, Rights, PAGE_SIZE};
 
@@ -60,11 +65,11 @@ pub fn message_in(frame: &TrapFrame) -> Message {
     }
 }
 
-/// The message thread `from` is sending: its message registers, or for a
-/// container member its Linux syscall (`crate::container_call`).
+/// The message thread `t` is sending: its message registers, or for a
+/// container member its Linux syscall (`crate::container_call`); `None`
+/// for a kernel thread, which has no registers to send.
 #[inline(always)]
-fn sent_by(s: &mut Scheduler, from: ThreadId) -> Option<Message> {
-    let t = s.thread(from)?;
+fn sent_by(t: &mut Thread) -> Option<Message> {
     if !t.user {
         return None;
     }
@@ -77,6 +82,19 @@ fn sent_by(s: &mut Scheduler, from: ThreadId) -> Option<Message> {
     })
 }
 
+/// The message-info word of [`sent_by`], read alone.
+#[inline(always)]
+fn sent_info(t: &mut Thread) -> Option<MessageInfo> {
+    if !t.user {
+        return None;
+    }
+    Some(if t.linux.is_some() {
+        MessageInfo::new(SYSCALL_WORDS)
+    } else {
+        MessageInfo(t.user_frame().rsi)
+    })
+}
+
 /// Writes a delivered message into a thread's registers.
 #[inline(always)]
 pub fn write_message(frame: &mut TrapFrame, badge: u64, m: &Message) {
@@ -86,6 +104,36 @@ pub fn write_message(frame: &mut TrapFrame, badge: u64, m: &Message) {
     let [a, b, c, d, e, f, g, h] = m.mrs;
     (frame.rdx, frame.r10, frame.r8, frame.r9) = (a, b, c, d);
     (frame.r12, frame.r13, frame.r14, frame.r15) = (e, f, g, h);
+}
+
+/// [`write_message`] of a message of register words only, straight from
+/// the sender's registers `src`: status 0, the badge, the info word
+/// reduced to the word count (at most 8), the words sent and zero in the
+/// other message registers. One jump on the count, then one load and
+/// store per word sent and one store per word cleared.
+#[inline(always)]
+fn write_words(src: &TrapFrame, dst: &mut TrapFrame, words: u64, badge: u64) {
+    dst.rax = 0;
+    dst.rdi = badge;
+    dst.rsi = words.min(MAX_WORDS as u64);
+    // MR0..MR7 live in rdx r10 r8 r9 r12 r13 r14 r15.
+    macro_rules! mrs {
+        ($($sent:ident)* ; $($cleared:ident)*) => {{
+            $(dst.$sent = src.$sent;)*
+            $(dst.$cleared = 0;)*
+        }};
+    }
+    match words {
+        0 => mrs!(; rdx r10 r8 r9 r12 r13 r14 r15),
+        1 => mrs!(rdx ; r10 r8 r9 r12 r13 r14 r15),
+        2 => mrs!(rdx r10 ; r8 r9 r12 r13 r14 r15),
+        3 => mrs!(rdx r10 r8 ; r9 r12 r13 r14 r15),
+        4 => mrs!(rdx r10 r8 r9 ; r12 r13 r14 r15),
+        5 => mrs!(rdx r10 r8 r9 r12 ; r13 r14 r15),
+        6 => mrs!(rdx r10 r8 r9 r12 r13 ; r14 r15),
+        7 => mrs!(rdx r10 r8 r9 r12 r13 r14 ; r15),
+        _ => mrs!(rdx r10 r8 r9 r12 r13 r14 r15 ;),
+    }
 }
 
 /// Checks a message-info word from user space.
@@ -109,20 +157,16 @@ pub fn timeout_ticks(ms: u32) -> Option<u64> {
     })
 }
 
-/// Builds the message `from` sends (registers, capability, buffer bytes)
-/// as `to` will receive it. A capability or buffer part that cannot be
-/// transferred is dropped (its flag or byte count cleared), as in seL4:
+/// Builds the message `from` sends (`sent`: registers, capability, buffer
+/// bytes) as `to` will receive it. A capability or buffer part that cannot
+/// be transferred is dropped (its flag or byte count cleared), as in seL4:
 /// the register words always arrive.
-///
-/// `sent` is `sent_by(from)`, which the caller has usually read already.
-#[inline(always)]
 fn prepare(
     k: &mut Kernel,
-    s: &mut Scheduler,
     sent: Option<Message>,
-    from: ThreadId,
+    from: &Thread,
     grant: bool,
-    to: ThreadId,
+    to: &Thread,
 ) -> Message {
     let Some(sent) = sent else {
         return Message {
@@ -139,14 +183,14 @@ fn prepare(
     }
     let mut info = MessageInfo::new(words as u64);
     if sent.info.has_cap() && grant {
-        if let Some(handle) = transfer_cap(k, from, to, CapRef(sent.mrs[MAX_WORDS - 1])) {
+        if let Some(handle) = transfer_cap(k, from.id, to.id, CapRef(sent.mrs[MAX_WORDS - 1])) {
             mrs[MAX_WORDS - 1] = handle.0;
             info = info.with_cap();
         }
     }
     let bytes = match sent.info.bytes() {
         0 => 0,
-        bytes => copy_buffer(k, s, from, to, bytes).unwrap_or(0),
+        bytes => copy_buffer(k, from, to, bytes).unwrap_or(0),
     };
     Message {
         info: info.with_bytes(bytes),
@@ -165,20 +209,14 @@ fn transfer_cap(k: &mut Kernel, from: ThreadId, to: ThreadId, cap: CapRef) -> Op
 
 /// Copies up to `bytes` from `from`'s IPC buffer into `to`'s, clipped to
 /// both buffers; returns how many were copied.
-fn copy_buffer(
-    k: &Kernel,
-    s: &mut Scheduler,
-    from: ThreadId,
-    to: ThreadId,
-    bytes: u64,
-) -> Result<u64, Error> {
+fn copy_buffer(k: &Kernel, from: &Thread, to: &Thread, bytes: u64) -> Result<u64, Error> {
     if bytes == 0 {
         return Ok(0);
     }
-    let ((src, src_len), (dst, dst_len)) = (wait::buffer_of_in(s, from), wait::buffer_of_in(s, to));
+    let ((src, src_len), (dst, dst_len)) = (from.ipc.buffer, to.ipc.buffer);
     let n = bytes.min(src_len).min(dst_len);
-    let src_space = k.threads.get(&from).ok_or(Error::BadState)?.space;
-    let dst_space = k.threads.get(&to).ok_or(Error::BadState)?.space;
+    let src_space = k.threads.get(&from.id).ok_or(Error::BadState)?.space;
+    let dst_space = k.threads.get(&to.id).ok_or(Error::BadState)?.space;
     let mut done = 0;
     while done < n {
         let (s, d) = (src + done, dst + done);
@@ -211,23 +249,38 @@ fn endpoint_mut(k: &mut Kernel, ep: ObjRef) -> Result<&mut Endpoint, Error> {
     }
 }
 
-/// Delivers the current thread's message `sent` to the waiting receiver `r`.
+/// Delivers the message `from` sends to `to`, whose wait has just been
+/// found live: writes what `to` receives into its registers, with `badge`
+/// (`grant`: the capability part may be transferred). The common case,
+/// register words between two native user threads, is copied straight
+/// from registers to registers; anything else builds the message first
+/// ([`deliver_built`]). Either way the result is [`prepare`]'s, written
+/// as the wait's completion writes it (`wait::fill_registers`).
 #[inline(always)]
-fn deliver_to_waiter(
-    k: &mut Kernel,
-    s: &mut Scheduler,
-    sent: Option<Message>,
-    me: ThreadId,
-    grant: bool,
-    r: Waiter,
-    badge: u64,
-) {
-    let m = prepare(k, s, sent, me, grant, r.thread);
-    wait::complete_in(s, r, |f| write_message(f, badge, &m));
+fn deliver(k: &mut Kernel, from: &mut Thread, to: &mut Thread, grant: bool, badge: u64) {
+    let native = from.user && to.user && from.linux.is_none() && to.linux.is_none();
+    if native {
+        let src = from.user_frame();
+        let info = MessageInfo(src.rsi);
+        if !info.has_cap() && info.bytes() == 0 {
+            write_words(src, to.user_frame(), info.words(), badge);
+            return;
+        }
+    }
+    deliver_built(k, from, to, grant, badge);
+}
+
+/// [`deliver`] through a built [`Message`]: a capability, buffer bytes,
+/// or a container member or kernel thread on either side.
+#[inline(never)]
+fn deliver_built(k: &mut Kernel, from: &mut Thread, to: &mut Thread, grant: bool, badge: u64) {
+    let sent = sent_by(from);
+    let m = prepare(k, sent, from, grant, to);
+    wait::fill_registers(to, |f| write_message(f, badge, &m));
 }
 
 /// Send or Call on endpoint `ep` with the badge and GRANT right of the
-/// capability used.
+/// capability used. `me` is the running thread.
 #[allow(clippy::too_many_arguments)]
 pub fn send(
     k: &mut Kernel,
@@ -239,97 +292,151 @@ pub fn send(
     call: bool,
     block: bool,
 ) -> Result<Outcome, Error> {
-    let sent = sent_by(s, me).ok_or(Error::BadState)?;
-    let info = sent.info;
+    let endpoint: *mut Endpoint = endpoint_mut(k, ep)?;
+    // SAFETY: just looked up in `k`, which stays borrowed throughout.
+    unsafe { send_on(k, s, me, endpoint, badge, grant, call, block) }
+}
+
+/// [`send`] on the endpoint at `endpoint`, which the caller has already
+/// looked up (`syscall::ipc`, through the capability cache).
+///
+/// # Safety
+/// `endpoint` points at a live endpoint in `k`'s object arena, looked up
+/// under the same lock of the object layer that `k` holds. (The
+/// operation creates and destroys no object, so the arena stays put; the
+/// endpoint is reached only while no other borrow of `k` is used.)
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub unsafe fn send_on(
+    k: &mut Kernel,
+    s: &mut Scheduler,
+    me: ThreadId,
+    endpoint: *mut Endpoint,
+    badge: u64,
+    grant: bool,
+    call: bool,
+    block: bool,
+) -> Result<Outcome, Error> {
+    debug_assert_eq!(me, s.current());
+    // SAFETY: the running thread's boxed record, which stays put while it
+    // is current; nothing else reaches it while the scheduler is locked
+    // (the scheduler's own operations below take only other threads'
+    // records, or read ours after its last use here).
+    let own = unsafe { &mut *s.current_ptr() };
+    let info = sent_info(own).ok_or(Error::BadState)?;
     check_info(info)?;
     if info.has_cap() && !grant {
         return Err(Error::NoRights);
     }
-    let receiver = pop_live_in(&mut endpoint_mut(k, ep)?.receivers, s);
-    match receiver {
-        Some(r) => {
-            if call {
-                let serial = s.thread(me).map_or(0, |t| t.serial);
-                wait::set_reply_target_in(s, r.thread, Some((me, serial)));
-            }
-            deliver_to_waiter(k, s, Some(sent), me, grant, r, badge);
-            if call {
-                let ticks = timeout_ticks(info.timeout_ms());
-                let wait = IpcWait::reply(ticks.is_some());
-                wait::block_current_in(s, wait, 0, false, ticks);
-                return Ok(Outcome::Block);
-            }
-            Ok(Outcome::Done)
+    let ticks = timeout_ticks(info.timeout_ms());
+    // SAFETY: see the function's contract; this borrow ends with the pop.
+    let receivers = unsafe { &mut (*endpoint).receivers };
+    let Some((_, receiver)) = pop_live_in(receivers, s) else {
+        if !block {
+            return Err(Error::WouldBlock);
         }
-        None if !block => Err(Error::WouldBlock),
-        None => {
-            let w = wait::block_current_in(
-                s,
-                IpcWait::Send { call },
-                badge,
-                grant,
-                timeout_ticks(info.timeout_ms()),
-            );
-            endpoint_mut(k, ep)?.senders.push_back(w);
-            Ok(Outcome::Block)
-        }
+        let w = wait::block_current_in(s, IpcWait::Send { call }, badge, grant, ticks);
+        // SAFETY: as above.
+        unsafe { (*endpoint).senders.push_back(w) };
+        return Ok(Outcome::Block);
+    };
+    // SAFETY: a boxed record other than ours (`pop_live_in`), reached by
+    // nothing else while the scheduler is locked.
+    let t = unsafe { &mut *receiver };
+    if call {
+        t.ipc.reply_to = Some((me, own.serial));
     }
+    deliver(k, own, t, grant, badge);
+    wait::end_wait(s, t);
+    if call {
+        wait::block_current_in(s, IpcWait::reply(ticks.is_some()), 0, false, ticks);
+        return Ok(Outcome::Block);
+    }
+    Ok(Outcome::Done)
 }
 
-/// Receive on endpoint `ep`.
-pub fn recv(
+/// Receive on the endpoint at `endpoint`. `me` is the running thread.
+///
+/// # Safety
+/// As for [`send_on`].
+#[inline(always)]
+pub unsafe fn recv_on(
     k: &mut Kernel,
     s: &mut Scheduler,
     me: ThreadId,
-    ep: ObjRef,
+    endpoint: *mut Endpoint,
     block: bool,
 ) -> Result<Outcome, Error> {
-    let timeout = MessageInfo(wait::info_of_in(s, me).ok_or(Error::BadState)?).timeout_ms();
-    if let Some((badge, words)) = endpoint_mut(k, ep)?.pending_faults.pop_front() {
-        let m = fault_message(words);
-        if let Some(t) = s.thread(me) {
-            write_message(t.user_frame(), badge, &m);
-        }
+    debug_assert_eq!(me, s.current());
+    // SAFETY: the running thread's boxed record, as in `send_on`.
+    let own = unsafe { &mut *s.current_ptr() };
+    // A native thread: a container member's calls never come here.
+    debug_assert!(own.linux.is_none());
+    if !own.user {
+        return Err(Error::BadState);
+    }
+    let timeout = MessageInfo(own.user_frame().rsi).timeout_ms();
+    // SAFETY: see the function's contract; this borrow ends with the pop
+    // (and the push, which uses it again).
+    let ep = unsafe { &mut *endpoint };
+    if let Some((badge, words)) = ep.pending_faults.pop_front() {
+        write_message(own.user_frame(), badge, &fault_message(words));
         return Ok(Outcome::Done);
     }
-    let sender = pop_live_in(&mut endpoint_mut(k, ep)?.senders, s);
-    let Some(w) = sender else {
+    let Some((w, sender)) = pop_live_in(&mut ep.senders, s) else {
         if !block {
             return Err(Error::WouldBlock);
         }
         let ticks = timeout_ticks(timeout);
         let w = wait::block_current_in(s, IpcWait::recv(ticks.is_some()), 0, false, ticks);
-        endpoint_mut(k, ep)?.receivers.push_back(w);
+        ep.receivers.push_back(w);
         return Ok(Outcome::Block);
     };
-    let Some((IpcWait::Send { call }, badge, grant)) = wait::still_waiting_in(s, w) else {
+    // SAFETY: a boxed record other than ours (`pop_live_in`), reached by
+    // nothing else while the scheduler is locked.
+    let t = unsafe { &mut *sender };
+    let Some(IpcWait::Send { call }) = t.ipc.waiting else {
         return Err(Error::BadState);
     };
-    let sent = sent_by(s, w.thread);
-    let m = prepare(k, s, sent, w.thread, grant, me);
-    if let Some(t) = s.thread(me) {
-        write_message(t.user_frame(), badge, &m);
-    }
+    let (badge, grant) = (t.ipc.badge, t.ipc.grant);
+    deliver(k, t, own, grant, badge);
     if call {
-        if let Some((_, serial)) = wait::await_reply_in(s, w) {
-            let current = s.current();
-            wait::set_reply_target_in(s, current, Some((w.thread, serial)));
-        }
+        own.ipc.reply_to = Some((w.thread, wait::await_reply_rec(s, w, t)));
     } else {
-        wait::complete_in(s, w, |f| (f.rax, f.rdi, f.rsi, f.rdx) = (0, 0, 0, 0));
+        wait::fill_registers(t, |f| (f.rax, f.rdi, f.rsi, f.rdx) = (0, 0, 0, 0));
+        wait::end_wait(s, t);
     }
     Ok(Outcome::Done)
 }
 
-/// Reply to the current thread's reply target, if it still waits; a caller
-/// that died or gave up is silently skipped (the server keeps serving).
+/// Reply to the running thread's reply target, if it still waits; a
+/// caller that died or gave up is silently skipped (the server keeps
+/// serving).
+#[inline(always)]
 pub fn reply(k: &mut Kernel, s: &mut Scheduler, me: ThreadId) -> Result<(), Error> {
-    let info = MessageInfo(wait::info_of_in(s, me).ok_or(Error::BadState)?);
+    debug_assert_eq!(me, s.current());
+    // SAFETY: the running thread's boxed record, which stays put while it
+    // is current; nothing else reaches it while the scheduler is locked
+    // (the scheduler's own operations below take only other threads'
+    // records, or read ours after its last use here).
+    let own = unsafe { &mut *s.current_ptr() };
+    let info = sent_info(own).ok_or(Error::BadState)?;
     check_info(info)?;
-    if let Some(client) = wait::take_reply_target_in(s) {
-        let sent = sent_by(s, me);
-        deliver_to_waiter(k, s, sent, me, true, client, 0);
+    let Some((client, serial)) = own.ipc.reply_to.take() else {
+        return Ok(());
+    };
+    // The running thread waits for no reply: never its own target.
+    let Some(c) = s.thread_ptr(client).filter(|_| client != me) else {
+        return Ok(());
+    };
+    // SAFETY: a boxed record other than ours (checked just above),
+    // reached by nothing else while the scheduler is locked.
+    let c = unsafe { &mut *c };
+    if c.serial != serial || !c.ipc.waiting.is_some_and(IpcWait::is_reply) {
+        return Ok(());
     }
+    deliver(k, own, c, true, 0);
+    wait::end_wait(s, c);
     Ok(())
 }
 

@@ -16,12 +16,13 @@ use super::{frames, PAGE_SIZE};
 use buddy_system_allocator::LockedHeap;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static HEAP: LockedHeap<32> = LockedHeap::empty();
 
 /// The kernel's allocator: the current arena if one is entered, else the
-/// shared heap; frees go to whichever holds the pointer.
+/// shared heap (noting in [`LOW`] when that leaves it short of headroom);
+/// frees go to whichever holds the pointer.
 struct KernelAllocator;
 
 #[global_allocator]
@@ -38,8 +39,13 @@ unsafe impl GlobalAlloc for KernelAllocator {
             }
             arena.note_overflow(layout.size());
         }
-        // SAFETY: forwarded contract.
-        unsafe { HEAP.alloc(layout) }
+        let mut heap = HEAP.lock();
+        let p = heap.alloc(layout);
+        if heap.stats_total_bytes() - heap.stats_alloc_user() < WANTED_FREE.load(Ordering::Relaxed)
+        {
+            LOW.store(true, Ordering::Relaxed);
+        }
+        p.map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -112,17 +118,39 @@ fn growth_pages(total: usize) -> usize {
 /// Grows the heap from free frames when less than half a growth step
 /// (and never less than [`HEADROOM`]) is left.
 ///
+/// The test is one load: [`LOW`], which the allocator sets whenever an
+/// allocation leaves less free than that, and which only the full check
+/// here clears ([`grow_if_low`]).
+///
 /// Called where no heap lock is held (at the end of every system call),
 /// never from inside an allocation: the frame allocator itself allocates
 /// from the heap, so growing inside `alloc` could deadlock. One system call
 /// allocates far less than the headroom (map calls are bounded), and every
 /// heap-backed record a user causes is charged to its memory quota, which
 /// is smaller than free memory, so quotas run out before the heap does.
+#[inline(always)]
 pub fn ensure_headroom() {
-    let (used, total) = stats();
-    if total - used >= WANTED_FREE.load(Ordering::Relaxed) {
-        return;
+    if LOW.load(Ordering::Relaxed) {
+        grow_if_low();
     }
+}
+
+/// The full check of [`ensure_headroom`]: grows the heap if less than
+/// [`WANTED_FREE`] is free, then works out [`LOW`] again.
+#[cold]
+#[inline(never)]
+fn grow_if_low() {
+    let total = {
+        // Checked and cleared under the heap lock, so no allocation
+        // comes in between.
+        let heap = HEAP.lock();
+        let total = heap.stats_total_bytes();
+        if total - heap.stats_alloc_user() >= WANTED_FREE.load(Ordering::Relaxed) {
+            LOW.store(false, Ordering::Relaxed);
+            return;
+        }
+        total
+    };
     let pages = growth_pages(total);
     if let Ok(phys) = frames::alloc_contiguous(pages) {
         let start = super::phys_to_virt(phys) as usize;
@@ -136,16 +164,25 @@ pub fn ensure_headroom() {
     update_wanted_free();
 }
 
-/// Works out [`WANTED_FREE`] for the heap's present size.
+/// Works out [`WANTED_FREE`] for the heap's present size, and [`LOW`].
 fn update_wanted_free() {
-    let next = growth_pages(stats().1) * PAGE_SIZE as usize / 2;
-    WANTED_FREE.store(next.max(HEADROOM), Ordering::Relaxed);
+    let (used, total) = stats();
+    let wanted = (growth_pages(total) * PAGE_SIZE as usize / 2).max(HEADROOM);
+    WANTED_FREE.store(wanted, Ordering::Relaxed);
+    LOW.store(total - used < wanted, Ordering::Relaxed);
 }
 
 /// The free heap [`ensure_headroom`] keeps: half the next growth step, at
 /// least [`HEADROOM`]; worked out when the heap grows, because the check
 /// runs at the end of every system call.
 static WANTED_FREE: AtomicUsize = AtomicUsize::new(HEADROOM);
+
+/// Set when less than [`WANTED_FREE`] may be free: by every allocation
+/// from the shared heap that leaves less, and by [`update_wanted_free`].
+/// Free space shrinks only by such an allocation and the threshold moves
+/// only there, so while this is clear the heap has its headroom. Set at
+/// boot, so the first check is a full one.
+static LOW: AtomicBool = AtomicBool::new(true);
 
 /// Frames the heap has taken from the frame allocator (all it owns but
 /// the static bootstrap arena); they are never given back.

@@ -76,8 +76,16 @@ impl EndpointCache {
 const LINK_HANDLE: u64 = u64::MAX;
 
 /// What a cached or full endpoint lookup gives the slow path: the
-/// endpoint's reference, the capability's rights and its badge.
-pub type EndpointCap = (ObjRef, Rights, u64);
+/// endpoint's reference and address (valid while the object layer stays
+/// locked and no object is created or destroyed), the capability's
+/// rights and its badge.
+#[derive(Clone, Copy, Debug)]
+pub struct EndpointCap {
+    pub object: ObjRef,
+    pub endpoint: *mut Endpoint,
+    pub rights: Rights,
+    pub badge: u64,
+}
 
 impl Kernel {
     /// The endpoint that `handle` names in `table` and the capability's
@@ -103,9 +111,9 @@ impl Kernel {
             // reference into the arena.
             return Some((unsafe { cache.endpoint.as_mut() }, cache.badge));
         }
-        let (object, _, badge) = self.remember_endpoint(cache, table, handle, rights)?;
-        match self.get_mut(object)? {
-            Object::Endpoint(ep) => Some((ep, badge)),
+        let found = self.remember_endpoint(cache, table, handle, rights)?;
+        match self.get_mut(found.object)? {
+            Object::Endpoint(ep) => Some((ep, found.badge)),
             _ => None,
         }
     }
@@ -121,7 +129,12 @@ impl Kernel {
         rights: Rights,
     ) -> Option<EndpointCap> {
         if cache.handle == handle.0 && cache.epoch == self.caps.epoch() {
-            return Some((cache.object, cache.rights, cache.badge));
+            return Some(EndpointCap {
+                object: cache.object,
+                endpoint: cache.endpoint,
+                rights: cache.rights,
+                badge: cache.badge,
+            });
         }
         self.remember_endpoint(cache, table, handle, rights)
     }
@@ -189,6 +202,11 @@ impl Kernel {
             rights: cap.rights,
             badge: cap.badge,
         };
-        Some((cap.object, cap.rights, cap.badge))
+        Some(EndpointCap {
+            object: cap.object,
+            endpoint: cache.endpoint,
+            rights: cap.rights,
+            badge: cap.badge,
+        })
     }
 }

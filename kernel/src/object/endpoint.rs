@@ -54,15 +54,16 @@ pub fn pop_live(queue: &mut WaitQueue) -> Option<Waiter> {
     None
 }
 
-/// [`pop_live`] with the scheduler already locked.
+/// [`pop_live`] with the scheduler already locked, for the running
+/// thread's IPC: also gives the waiter's record (`ipc::live_waiter`).
 #[inline(always)]
 pub(crate) fn pop_live_in(
     queue: &mut WaitQueue,
     s: &mut crate::sched::Scheduler,
-) -> Option<Waiter> {
+) -> Option<(Waiter, *mut crate::sched::Thread)> {
     while let Some(w) = queue.pop_front() {
-        if ipc::still_waiting_in(s, w).is_some() {
-            return Some(w);
+        if let Some(t) = ipc::live_waiter(s, w) {
+            return Some((w, t));
         }
     }
     None

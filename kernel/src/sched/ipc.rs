@@ -56,7 +56,9 @@ pub(crate) fn block_current_in(
     timeout_ticks: Option<u64>,
 ) -> Waiter {
     let me = s.current;
-    let t = s.thread(me).expect("the current thread exists");
+    // SAFETY: the running thread's boxed record (`current_record`), never
+    // freed while it is current; this borrow ends before `s` is used.
+    let t = unsafe { &mut *s.current_record };
     t.ipc.waiting = Some(wait);
     t.ipc.token = fresh_token();
     t.ipc.badge = badge;
@@ -117,6 +119,19 @@ pub(crate) fn still_waiting_in(s: &mut Scheduler, w: Waiter) -> Option<(IpcWait,
     Some((wait, t.ipc.badge, t.ipc.grant))
 }
 
+/// The record of `w`'s thread if it still waits with that token and is
+/// not the running thread (which waits for nothing: a blocked thread runs
+/// again only once its wait is over). The record is boxed, so the pointer
+/// stays valid while the scheduler is locked.
+#[inline(always)]
+pub(crate) fn live_waiter(s: &mut Scheduler, w: Waiter) -> Option<*mut Thread> {
+    if w.thread == s.current {
+        return None;
+    }
+    let t = s.thread(w.thread)?;
+    (t.ipc.token == w.token && t.ipc.waiting.is_some()).then_some(t as *mut Thread)
+}
+
 /// Ends `w`'s wait: runs `fill` on its saved registers and makes it ready.
 /// Returns false (doing nothing) if it no longer waits with that token.
 pub fn complete(w: Waiter, fill: impl FnOnce(&mut TrapFrame)) -> bool {
@@ -126,25 +141,46 @@ pub fn complete(w: Waiter, fill: impl FnOnce(&mut TrapFrame)) -> bool {
 /// [`complete`] with the scheduler already locked.
 #[inline(always)]
 pub(crate) fn complete_in(s: &mut Scheduler, w: Waiter, fill: impl FnOnce(&mut TrapFrame)) -> bool {
-    let Some(t) = s.thread(w.thread) else {
+    let Some(t) = s.thread_ptr(w.thread) else {
         return false;
     };
+    // SAFETY: a boxed record of the scheduler's table, reached by nothing
+    // else while the scheduler is locked; `end_wait` takes the record and
+    // the rest of the scheduler separately.
+    let t = unsafe { &mut *t };
     if t.ipc.token != w.token || t.ipc.waiting.is_none() {
         return false;
     }
+    fill_registers(t, fill);
+    end_wait(s, t);
+    true
+}
+
+/// Writes the results of `t`'s wait with `fill`: into its saved
+/// registers, or for a container member through
+/// `container_call::complete_forwarded` (a kernel thread has none).
+#[inline(always)]
+pub(crate) fn fill_registers(t: &mut Thread, fill: impl FnOnce(&mut TrapFrame)) {
     if t.linux.is_some() {
         crate::container_call::complete_forwarded(t, fill);
     } else if t.user {
         fill(t.user_frame());
     }
+}
+
+/// Ends the IPC wait of `t` (a record of `s`'s table, found still waiting,
+/// whose results are already written): a new token, its timeout's entry
+/// dropped, and ready to run.
+#[inline(always)]
+pub(crate) fn end_wait(s: &mut Scheduler, t: &mut Thread) {
     t.ipc.waiting = None;
     t.ipc.token = fresh_token();
     if !s.sleepers.is_empty() {
+        let id = t.id;
         s.sleepers
-            .retain(|(_, id, token)| !(*id == w.thread && token.is_some()));
+            .retain(|(_, sleeper, token)| !(*sleeper == id && token.is_some()));
     }
-    s.make_ready_inline(w.thread);
-    true
+    s.make_ready_thread(t);
 }
 
 /// Ends `w`'s wait with `error` in its `rax`.
@@ -152,56 +188,21 @@ pub fn fail(w: Waiter, error: Error) -> bool {
     complete(w, |f| f.rax = error as u64)
 }
 
-/// Moves a sender whose Call was received into the reply wait, and returns
-/// its new waiter entry (which the receiver keeps as its reply target).
-/// The scheduler must be locked.
-pub(crate) fn await_reply_in(s: &mut Scheduler, w: Waiter) -> Option<(Waiter, u64)> {
-    let t = s.thread(w.thread)?;
-    if t.ipc.token != w.token {
-        return None;
-    }
+/// Moves the sender `t` (the thread of the live entry `w`) whose Call was
+/// received into the reply wait, and returns its serial, which the
+/// receiver keeps with its id as its reply target.
+pub(crate) fn await_reply_rec(s: &mut Scheduler, w: Waiter, t: &mut Thread) -> u64 {
     t.ipc.token = fresh_token();
-    let (token, serial) = (t.ipc.token, t.serial);
     // A Call's timeout covers the wait for the reply too.
     let mut timed = false;
     for entry in s.sleepers.iter_mut() {
         if entry.1 == w.thread && entry.2 == Some(w.token) {
-            entry.2 = Some(token);
+            entry.2 = Some(t.ipc.token);
             timed = true;
         }
     }
-    let t = s.thread(w.thread)?;
     t.ipc.waiting = Some(IpcWait::reply(timed));
-    Some((
-        Waiter {
-            thread: w.thread,
-            token,
-        },
-        serial,
-    ))
-}
-
-/// Records on thread `id` whom it must reply to (the scheduler locked).
-pub(crate) fn set_reply_target_in(
-    s: &mut Scheduler,
-    id: ThreadId,
-    target: Option<(ThreadId, u64)>,
-) {
-    if let Some(t) = s.thread(id) {
-        t.ipc.reply_to = target;
-    }
-}
-
-/// Takes the current thread's reply target, if it still waits for the
-/// reply, as a waiter entry (the scheduler locked).
-pub(crate) fn take_reply_target_in(s: &mut Scheduler) -> Option<Waiter> {
-    let me = s.current;
-    let (id, serial) = s.thread(me)?.ipc.reply_to.take()?;
-    let t = s.thread(id)?;
-    (t.serial == serial && t.ipc.waiting.is_some_and(IpcWait::is_reply)).then_some(Waiter {
-        thread: id,
-        token: t.ipc.token,
-    })
+    t.serial
 }
 
 /// Timer expiry of an IPC wait made with `token`.
@@ -247,19 +248,6 @@ pub(super) fn on_thread_end(s: &mut Scheduler, id: ThreadId) {
             |f| f.rax = Error::PartnerGone as u64,
         );
     }
-}
-
-/// The message-info register (`rsi`) of user thread `id` (the scheduler
-/// locked).
-pub(crate) fn info_of_in(s: &mut Scheduler, id: ThreadId) -> Option<u64> {
-    s.thread(id)
-        .filter(|t| t.user)
-        .map(|t: &mut Thread| t.user_frame().rsi)
-}
-
-/// Thread `id`'s IPC buffer (the scheduler locked).
-pub(crate) fn buffer_of_in(s: &mut Scheduler, id: ThreadId) -> (u64, u64) {
-    s.thread(id).map_or((0, 0), |t| t.ipc.buffer)
 }
 
 /// Sets a thread's IPC buffer.

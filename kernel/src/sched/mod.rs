@@ -97,6 +97,15 @@ pub(crate) fn with_sched_in_syscall<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R
     f(running(&mut guard))
 }
 
+/// Locks the scheduler for a system call's handler (see
+/// [`with_sched_in_syscall`]): with [`running`], for a handler that keeps
+/// it locked across several steps.
+#[inline(always)]
+pub(crate) fn lock_in_syscall() -> spin::MutexGuard<'static, Option<Scheduler>> {
+    debug_assert!(!interrupts::are_enabled());
+    SCHED.lock()
+}
+
 /// The scheduler behind a locked guard, in a system call (see
 /// [`with_sched_in_syscall`]).
 #[inline(always)]
@@ -182,28 +191,48 @@ impl Scheduler {
         self.make_ready_inline(id);
     }
 
-    /// [`Scheduler::make_ready`], inline: for the end of an IPC wait
-    /// (`ipc::complete_in`), once per slow-path message.
+    /// [`Scheduler::make_ready`], inline.
     #[inline(always)]
     pub(crate) fn make_ready_inline(&mut self, id: ThreadId) {
         // SAFETY: the running thread's boxed record, never freed while it
         // is current; this read ends here.
         let current_priority = unsafe { (*self.current_record).priority };
-        if let Some(t) = self.thread(id) {
-            if t.suspended_from_blocked {
-                // Suspended while it waited: the wait is over, but it stays
-                // stopped until resumed.
-                t.suspended_from_blocked = false;
-                t.state = State::Suspended;
-                return;
-            }
-            t.state = State::Ready;
-            let priority = t.priority;
-            let outranks = priority > current_priority;
-            self.enqueue_at(id, priority);
-            if outranks {
-                NEED_RESCHED.store(true, Ordering::Relaxed);
-            }
+        if let Some(t) = self.thread_ptr(id) {
+            // SAFETY: a boxed record of the table, which nothing else
+            // reaches while the scheduler is borrowed here.
+            self.ready_up(unsafe { &mut *t }, current_priority);
+        }
+    }
+
+    /// Makes `t`, a record of this scheduler's table other than the
+    /// running thread's, which the caller reached by pointer, ready: for
+    /// the end of an IPC wait (`ipc::end_wait`), once per slow-path
+    /// message.
+    #[inline(always)]
+    pub(crate) fn make_ready_thread(&mut self, t: &mut Thread) {
+        debug_assert_ne!(t.id, self.current);
+        // SAFETY: the running thread's boxed record, never freed while it
+        // is current, and not `t`; this read ends here.
+        let current_priority = unsafe { (*self.current_record).priority };
+        self.ready_up(t, current_priority);
+    }
+
+    /// [`Scheduler::make_ready`] of record `t`, the running thread being
+    /// of priority `current_priority`.
+    #[inline(always)]
+    fn ready_up(&mut self, t: &mut Thread, current_priority: u8) {
+        if t.suspended_from_blocked {
+            // Suspended while it waited: the wait is over, but it stays
+            // stopped until resumed.
+            t.suspended_from_blocked = false;
+            t.state = State::Suspended;
+            return;
+        }
+        t.state = State::Ready;
+        let priority = t.priority;
+        self.enqueue_at(t.id, priority);
+        if priority > current_priority {
+            NEED_RESCHED.store(true, Ordering::Relaxed);
         }
     }
 }

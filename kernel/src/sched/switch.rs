@@ -97,6 +97,7 @@ impl Switch {
     /// If the next thread is a native thread that itself resumes from its
     /// frame, no stack switch is needed at all: this goes straight to
     /// `return_to_user` on that frame, as a fast path would.
+    #[inline(always)]
     pub(crate) fn abandon(self) -> ! {
         // SAFETY: the previous thread's record is its own (boxed, alive
         // while it is blocked), and nothing runs it until it is made
@@ -124,6 +125,13 @@ impl Scheduler {
     /// if it is another one, installs its CPU state and returns the stack
     /// switch still to make.
     pub(crate) fn pick_next(&mut self) -> Option<Switch> {
+        self.pick_next_inline()
+    }
+
+    /// [`Scheduler::pick_next`], inline: for [`Scheduler::park_current`],
+    /// on every blocking IPC call.
+    #[inline(always)]
+    fn pick_next_inline(&mut self) -> Option<Switch> {
         NEED_RESCHED.store(false, Ordering::Relaxed);
         let prev = self.current;
         // SAFETY: the running thread's boxed record (`current_record`),
@@ -143,9 +151,10 @@ impl Scheduler {
     /// [`schedule`] for a current thread that has just blocked, decided
     /// under the lock the caller already holds: `Err(())` if killed threads
     /// wait to be freed, which only `schedule` itself does (then call it).
+    #[inline(always)]
     pub(crate) fn park_current(&mut self) -> Result<Option<Switch>, ()> {
         if self.reap.is_empty() {
-            Ok(self.pick_next())
+            Ok(self.pick_next_inline())
         } else {
             Err(())
         }

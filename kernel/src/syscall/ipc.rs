@@ -12,12 +12,12 @@ use super::{locked, locked_sched, lookup, Caller, Results};
 use crate::ipc::{self, Outcome};
 use crate::object::cap_cache::EndpointCap;
 use crate::object::endpoint::{Endpoint, Notification};
-use crate::object::{memory, Kernel, Object};
+use crate::object::{memory, Kernel, Object, KERNEL};
 use crate::sched::ipc as wait;
-use crate::sched::{Scheduler, Switch};
+use crate::sched::{self, Scheduler, Switch};
 use crate::usercopy::USlice;
 use bulkhead_abi::ipc::MAX_BUFFER_BYTES;
-use bulkhead_abi::{Error, ObjectType, Rights};
+use bulkhead_abi::{CapRef, Error, ObjectType, Rights};
 
 /// Pages charged for an endpoint or a notification.
 const IPC_OBJECT_PAGES: u64 = 1;
@@ -59,6 +59,7 @@ fn finish(caller: &Caller, outcome: Outcome, done: Results) -> Result<Results, E
 type Parked = (Outcome, Result<Option<Switch>, ()>);
 
 /// Decides, under the lock that blocked the caller, where to switch.
+#[inline(always)]
 fn park(s: &mut Scheduler, outcome: Outcome) -> Parked {
     match outcome {
         Outcome::Done => (outcome, Ok(None)),
@@ -76,6 +77,7 @@ fn park(s: &mut Scheduler, outcome: Outcome) -> Parked {
 /// wake-up costs no return through the handlers. Not when its return
 /// address is not canonical (then `dispatch` must stop it on the way out)
 /// or when the first switch is not decided yet.
+#[inline(always)]
 fn finish_parked(caller: &Caller, parked: Parked, done: Results) -> Result<Results, Error> {
     match parked {
         (Outcome::Done, _) => Ok(done),
@@ -112,26 +114,50 @@ fn endpoint_arg(
     };
     match k.cached_endpoint_cap(cache, own.cap_table, handle, rights) {
         Some(found) => Ok(found),
-        None => lookup(k, caller, handle, ObjectType::Endpoint, rights),
+        None => endpoint_lookup(k, caller, handle, rights),
     }
 }
 
+/// [`endpoint_arg`] in full, which also finds the error.
+#[cold]
+#[inline(never)]
+fn endpoint_lookup(
+    k: &mut Kernel,
+    caller: &Caller,
+    handle: CapRef,
+    rights: Rights,
+) -> Result<EndpointCap, Error> {
+    let (object, rights, badge) = lookup(k, caller, handle, ObjectType::Endpoint, rights)?;
+    match k.get_mut(object) {
+        Some(Object::Endpoint(ep)) => Ok(EndpointCap {
+            object,
+            endpoint: ep,
+            rights,
+            badge,
+        }),
+        _ => Err(Error::WrongType),
+    }
+}
+
+/// Send, SendNonBlocking and Call. Both layers are locked once, the
+/// operation and, if it blocked the caller, the decision where to switch
+/// ([`park`]) run under them, and the switch is made once they are
+/// released ([`finish_parked`]).
+#[inline(never)]
 fn send_or_call(caller: &mut Caller, call: bool, block: bool) -> Result<Results, Error> {
     let me = caller.thread;
-    let parked = locked_sched(|k, s| {
-        let (ep, rights, badge) = endpoint_arg(k, s, caller, Rights::WRITE)?;
-        let outcome = ipc::send(
-            k,
-            s,
-            me,
-            ep,
-            badge,
-            rights.contains(Rights::GRANT),
-            call,
-            block,
-        )?;
-        Ok(park(s, outcome))
-    })?;
+    let parked = {
+        let mut k = KERNEL.lock();
+        let mut guard = sched::lock_in_syscall();
+        let s = sched::running(&mut guard);
+        let ep = endpoint_arg(&mut k, s, caller, Rights::WRITE)?;
+        let grant = ep.rights.contains(Rights::GRANT);
+        // SAFETY: the endpoint was just looked up with the object layer
+        // locked, which it stays until the operation is over.
+        let outcome =
+            unsafe { ipc::send_on(&mut k, s, me, ep.endpoint, ep.badge, grant, call, block)? };
+        park(s, outcome)
+    };
     finish_parked(caller, parked, [0; 3])
 }
 
@@ -151,19 +177,27 @@ pub fn call(caller: &mut Caller) -> Result<Results, Error> {
 }
 
 /// Receive on the endpoint of argument 0, replying first if `reply_first`
-/// (ReplyRecv). The endpoint is looked up once: a reply cannot change the
-/// caller's capabilities (a capability it carries goes to the client, and
-/// nothing is removed).
+/// (ReplyRecv), with both layers locked once, as [`send_or_call`]. The
+/// endpoint is looked up once: a reply cannot change the caller's
+/// capabilities (a capability it carries goes to the client, and nothing
+/// is removed) nor create or destroy an object.
+#[inline(never)]
 fn receive(caller: &mut Caller, block: bool, reply_first: bool) -> Result<Results, Error> {
     let me = caller.thread;
-    let parked = locked_sched(|k, s| {
-        let (ep, _, _) = endpoint_arg(k, s, caller, Rights::READ)?;
+    let parked = {
+        let mut k = KERNEL.lock();
+        let mut guard = sched::lock_in_syscall();
+        let s = sched::running(&mut guard);
+        let ep = endpoint_arg(&mut k, s, caller, Rights::READ)?;
         if reply_first {
-            ipc::reply(k, s, me)?;
+            ipc::reply(&mut k, s, me)?;
         }
-        let outcome = ipc::recv(k, s, me, ep, block)?;
-        Ok(park(s, outcome))
-    })?;
+        // SAFETY: the endpoint was looked up with the object layer locked,
+        // which it stays until the operation is over, and the reply
+        // created and destroyed no object.
+        let outcome = unsafe { ipc::recv_on(&mut k, s, me, ep.endpoint, block)? };
+        park(s, outcome)
+    };
     match parked.0 {
         Outcome::Done => caller.completed(),
         Outcome::Block => finish_parked(caller, parked, [0; 3]),
