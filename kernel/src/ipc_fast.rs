@@ -87,12 +87,7 @@ fn borrow_state() -> Option<(&'static mut Kernel, &'static mut Scheduler)> {
     // SAFETY: called only by the entry points below, on entry from user
     // mode with interrupts off and both locks free; their borrows end
     // before they leave to user mode or return to the slow path.
-    unsafe {
-        Some((
-            crate::object::borrow_unlocked(),
-            sched::borrow_unlocked(),
-        ))
-    }
+    unsafe { Some((crate::object::borrow_unlocked(), sched::borrow_unlocked())) }
 }
 
 /// The guard every fast path with a native message shares: a

@@ -131,7 +131,7 @@ impl Kernel {
         if cache.handle == handle.0 && cache.epoch == self.caps.epoch() {
             return Some(EndpointCap {
                 object: cache.object,
-                endpoint: cache.endpoint,
+                endpoint: cache.endpoint.as_ptr(),
                 rights: cache.rights,
                 badge: cache.badge,
             });
@@ -204,7 +204,7 @@ impl Kernel {
         };
         Some(EndpointCap {
             object: cap.object,
-            endpoint: cache.endpoint,
+            endpoint: cache.endpoint.as_ptr(),
             rights: cap.rights,
             badge: cap.badge,
         })

@@ -101,7 +101,7 @@ pub(crate) fn with_sched_in_syscall<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R
 /// [`with_sched_in_syscall`]): with [`running`], for a handler that keeps
 /// it locked across several steps.
 #[inline(always)]
-pub(crate) fn lock_in_syscall() -> spin::MutexGuard<'static, Option<Scheduler>> {
+pub(crate) fn lock_in_syscall() -> spin::mutex::SpinMutexGuard<'static, Option<Scheduler>> {
     debug_assert!(!interrupts::are_enabled());
     SCHED.lock()
 }
