@@ -74,14 +74,14 @@ fn park(s: &mut Scheduler, outcome: Outcome) -> Parked {
 /// `dispatch` would write back. So, as a thread leaving through the IPC
 /// fast path does, it leaves its kernel stack behind and will resume
 /// straight into user mode from its `TrapFrame` (`Switch::abandon`); its
-/// wake-up costs no return through the handlers. Not when its return
-/// address is not canonical (then `dispatch` must stop it on the way out)
-/// or when the first switch is not decided yet.
+/// wake-up costs no return through the handlers. Not when the first
+/// switch is not decided yet. (Its return address is always one SYSRET
+/// takes: a saved user RIP is canonical, `bulkhead_abi::USER_END`.)
 #[inline(always)]
 fn finish_parked(caller: &Caller, parked: Parked, done: Results) -> Result<Results, Error> {
     match parked {
         (Outcome::Done, _) => Ok(done),
-        (Outcome::Block, Ok(Some(switch))) if super::is_canonical(caller.frame().rip) => {
+        (Outcome::Block, Ok(Some(switch))) => {
             crate::mm::heap::ensure_headroom();
             switch.abandon()
         }

@@ -28,13 +28,6 @@ use crate::object::{Kernel, ObjRef, ThreadContext, KERNEL};
 use crate::sched::{self, ThreadId};
 use bulkhead_abi::{CapRef, Error, ObjectType, Rights, Syscall};
 
-const GENERAL_PROTECTION: u8 = 13;
-
-/// True if `addr` is canonical (bits 63..47 all equal).
-fn is_canonical(addr: u64) -> bool {
-    ((addr << 16) as i64 >> 16) as u64 == addr
-}
-
 /// Up to three result registers.
 pub type Results = [u64; 3];
 
@@ -255,8 +248,6 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
         // served in the kernel.
         crate::container_call::serve_linux(frame_ptr);
         crate::mm::heap::ensure_headroom();
-        // SAFETY: our own frame; the forwarded call is over.
-        stop_if_return_is_noncanonical(unsafe { (*frame_ptr).rip });
         sched::preempt_point();
         return;
     }
@@ -281,24 +272,6 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
         Err(e) => frame.rax = e as u64,
     }
     crate::mm::heap::ensure_headroom();
-    stop_if_return_is_noncanonical(frame.rip);
     sched::preempt_point();
 }
 
-/// A `syscall` in the last bytes of the user half leaves a non-canonical
-/// return address, which neither SYSRET nor IRETQ may be given: stop the
-/// thread as if it had faulted there.
-fn stop_if_return_is_noncanonical(rip: u64) {
-    if !is_canonical(rip) {
-        crate::println!(
-            "fault: thread {} returns to non-canonical {rip:#x}; stopped",
-            sched::current(),
-        );
-        crate::ipc::report_fault(sched::current(), GENERAL_PROTECTION, 0, rip);
-        sched::end_current(sched::Ending::Faulted {
-            vector: GENERAL_PROTECTION,
-            address: 0,
-            rip,
-        });
-    }
-}
