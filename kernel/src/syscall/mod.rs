@@ -274,4 +274,3 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     crate::mm::heap::ensure_headroom();
     sched::preempt_point();
 }
-
