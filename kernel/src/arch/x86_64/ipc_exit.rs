@@ -171,9 +171,11 @@ pub unsafe extern "C" fn return_with_linux_call(
     )
 }
 
-/// Returns to user mode from the whole `frame`, for a partner whose new
-/// registers the fast path wrote there (a container member's reply: only
-/// its RAX changes). Never returns.
+/// Returns to user mode from the whole `frame`: the fast path's exit for
+/// a partner whose new registers it wrote there (a container member's
+/// reply: only its RAX changes), and the SYSRET half of
+/// `syscall_entry::return_to_user`, which jumps here once it has checked
+/// the frame. Never returns.
 ///
 /// ```text
 ///   frame ->  r15 .. r12       loaded (rdi: the frame's address, last)
