@@ -24,10 +24,11 @@
 //! selectors and its saved RIP is canonical (`bulkhead_abi::USER_END`
 //! keeps the last page of the lower half out of user space).
 //!
-//! Every entry point is `#[inline(never)]`: committing rewrites the words
-//! just below the caller's saved registers (its kernel stack is re-prepared
-//! to resume straight into user mode), which must be frames of `dispatch`
-//! that are abandoned, never this function's own.
+//! Every entry point is `#[inline(never)]` and leaves the caller's kernel
+//! stack behind with frames nothing returns into: the caller resumes
+//! straight into user mode from its `TrapFrame` (its `saved_rsp` says
+//! `RESUME_FROM_FRAME`, and the scheduler prepares the words just below
+//! the frame only if it is the one to resume it, see `sched::switch`).
 //!
 //! ```text
 //!  Call (client)                          ReplyRecv (server)
@@ -325,8 +326,10 @@ pub extern "C" fn try_reply_recv(frame: *mut TrapFrame) {
     if sched::current_linux() != sched::LINUX_NONE {
         // A container member: only its `rax` changes, to the reply's MR0
         // (`container_call::complete_forwarded`).
-        // SAFETY: `next` is the member's frame, which nothing else
-        // touches; `frame` is ours.
+        // SAFETY: `next` is the member's frame, the top of the kernel
+        // stack `fast_switch` installed, of a user thread that is not
+        // running; `frame` is ours. Interrupts are off and no lock is
+        // held, as the exit needs.
         unsafe {
             (*next).rax = if (*frame).rsi > 0 { (*frame).rdx } else { 0 };
             return_to_user_fast(next)

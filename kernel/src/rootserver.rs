@@ -53,6 +53,8 @@ pub enum StartError {
     NoModule,
     BadElf(bulkhead_elf::ElfError),
     WriteAndExecuteSegment,
+    /// The entry point is not a user address.
+    EntryOutsideUserSpace(u64),
     Kernel(Error),
 }
 
@@ -63,6 +65,12 @@ impl core::fmt::Display for StartError {
             StartError::BadElf(e) => write!(f, "the root module is not a usable ELF: {e}"),
             StartError::WriteAndExecuteSegment => {
                 f.write_str("the root ELF has a writable and executable segment")
+            }
+            StartError::EntryOutsideUserSpace(entry) => {
+                write!(
+                    f,
+                    "the root ELF's entry point {entry:#x} is not in user space"
+                )
             }
             StartError::Kernel(e) => write!(f, "{e}"),
         }
@@ -148,6 +156,10 @@ pub fn start(boot: &BootInfo, test_run: Option<TestRun>) -> Result<ThreadId, Sta
     grant_slots(k, table, [table_obj, space, thread, quota])?;
     grant_modules(k, boot, table)?;
     let entry = elf.header().entry;
+    // Every saved user RIP must be canonical (`bulkhead_abi::USER_END`).
+    if !(bulkhead_abi::USER_START..bulkhead_abi::USER_END).contains(&entry) {
+        return Err(StartError::EntryOutsideUserSpace(entry));
+    }
     sched::with_thread(id, |t| {
         let f = t.user_frame();
         f.rip = entry;

@@ -55,7 +55,7 @@ pub(crate) fn block_current_in(
     grant: bool,
     timeout_ticks: Option<u64>,
 ) -> Waiter {
-    let me = s.current;
+    let me = s.current();
     // SAFETY: the running thread's boxed record (`current_record`), never
     // freed while it is current; this borrow ends before `s` is used.
     let t = unsafe { &mut *s.current_record };
@@ -91,7 +91,7 @@ pub(crate) fn wait_parked(first: Result<Option<super::Switch>, ()>) {
     }
     loop {
         let done = with_sched(|s| {
-            let me = s.current;
+            let me = s.current();
             match s.thread(me) {
                 Some(t) if t.ipc.waiting.is_some() => {
                     t.state = State::Blocked;
@@ -125,7 +125,7 @@ pub(crate) fn still_waiting_in(s: &mut Scheduler, w: Waiter) -> Option<(IpcWait,
 /// stays valid while the scheduler is locked.
 #[inline(always)]
 pub(crate) fn live_waiter(s: &mut Scheduler, w: Waiter) -> Option<*mut Thread> {
-    if w.thread == s.current {
+    if w.thread == s.current() {
         return None;
     }
     let t = s.thread(w.thread)?;

@@ -43,10 +43,10 @@ pub(crate) struct Scheduler {
     threads: Vec<Option<Box<Thread>>>,
     ready: [crate::ring::Ring<ThreadId>; MAX_PRIORITY as usize + 1],
     ready_bitmap: u32,
-    current: ThreadId,
-    /// The record of `current` (boxed, so it stays put; a thread's record
-    /// is freed only when it is not the current one): the IPC fast path
-    /// and `make_ready` reach it without indexing `threads`.
+    /// The record of the running thread, whose id is [`CURRENT`] (boxed,
+    /// so it stays put; a thread's record is freed only when it is not the
+    /// current one): the IPC fast path and `make_ready` reach it without
+    /// indexing `threads`.
     current_record: *mut Thread,
     idle: ThreadId,
     /// (wake-up tick, thread, IPC token for an IPC timeout), unordered;
@@ -63,8 +63,10 @@ unsafe impl Send for Scheduler {}
 
 static SCHED: SpinMutex<Option<Scheduler>> = SpinMutex::new(None);
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
-/// The running thread, readable without the scheduler lock (it is written
-/// only with the lock held and interrupts off, where `current` changes).
+/// The running thread: the scheduler's only record of its id
+/// (`Scheduler::current`), readable without the scheduler lock too. It is
+/// written only with the scheduler borrowed and interrupts off, where the
+/// running thread changes (`switch::set_current`).
 static CURRENT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 /// What the running thread's syscalls are (read by `syscall_entry`, which
 /// tries the right IPC fast path, or none): [`LINUX_NONE`] (native calls),
@@ -210,7 +212,7 @@ impl Scheduler {
     /// message.
     #[inline(always)]
     pub(crate) fn make_ready_thread(&mut self, t: &mut Thread) {
-        debug_assert_ne!(t.id, self.current);
+        debug_assert_ne!(t.id, self.current());
         // SAFETY: the running thread's boxed record, never freed while it
         // is current, and not `t`; this read ends here.
         let current_priority = unsafe { (*self.current_record).priority };
@@ -310,18 +312,17 @@ pub fn init(boot_stack: stack::KernelStack) {
         threads: Vec::new(),
         ready: core::array::from_fn(|_| crate::ring::Ring::new()),
         ready_bitmap: 0,
-        current: 0,
         current_record: core::ptr::null_mut(),
         idle: 0,
         sleepers: Vec::new(),
         reap: Vec::new(),
     };
     let boot_top = boot.kstack.top;
-    sched.current = sched.insert(boot);
+    let boot_id = sched.insert(boot);
     sched.current_record = sched
-        .thread_ptr(sched.current)
+        .thread_ptr(boot_id)
         .expect("the boot thread was just inserted");
-    CURRENT.store(sched.current, Ordering::Relaxed);
+    CURRENT.store(boot_id, Ordering::Relaxed);
     percpu::set_kernel_stack_top(boot_top);
     gdt::set_kernel_stack(boot_top);
     *SCHED.lock() = Some(sched);
@@ -401,7 +402,7 @@ pub fn current_linux() -> u8 {
 /// then forwarded.
 pub fn set_linux(id: ThreadId, link: Option<thread::LinuxLink>) -> bool {
     with_sched(|s| {
-        let current = s.current;
+        let current = s.current();
         let Some(t) = s.thread(id) else { return false };
         t.linux = link;
         t.linux_kind = thread::LinuxLink::kind(&link);
@@ -423,7 +424,7 @@ pub fn stop(id: ThreadId, serial: u64) -> bool {
         let live = s
             .thread(id)
             .is_some_and(|t| t.serial == serial && !t.has_ended());
-        if live && id != s.current {
+        if live && id != s.current() {
             end_thread(s, id, Ending::Killed);
             return true;
         }
@@ -482,7 +483,9 @@ impl Scheduler {
     /// The running thread.
     #[inline(always)]
     pub(crate) fn current(&self) -> ThreadId {
-        self.current
+        // The scheduler's own record of it: `CURRENT` changes only where
+        // the scheduler switches, with it borrowed.
+        CURRENT.load(Ordering::Relaxed)
     }
 
     /// The running thread's record, which stays put (it is boxed, and not
@@ -511,7 +514,7 @@ pub fn yield_now() {
 pub fn sleep_ticks(ticks: u64) {
     let wake = crate::time::ticks() + ticks.max(1);
     with_sched(|s| {
-        let me = s.current;
+        let me = s.current();
         s.sleepers.push((wake, me, None));
         if let Some(t) = s.thread(me) {
             t.state = State::Blocked;
@@ -572,7 +575,7 @@ pub fn on_tick(now: u64) {
             }
         }
     }
-    let current = s.current;
+    let current = s.current();
     let idle = s.idle;
     let top = s.highest_ready_priority();
     if let Some(t) = s.thread(current) {
@@ -597,7 +600,7 @@ pub fn preempt_point() {
 /// away for good.
 pub fn end_current(ending: Ending) -> ! {
     with_sched(|s| {
-        let me = s.current;
+        let me = s.current();
         end_thread(s, me, ending);
     });
     schedule();
@@ -609,7 +612,7 @@ pub fn end_current(ending: Ending) -> ! {
 pub fn wait(id: ThreadId) -> Option<Ending> {
     loop {
         let ended = with_sched(|s| {
-            let me = s.current;
+            let me = s.current();
             let t = s.thread(id)?;
             if let State::Ended(ending) = t.state {
                 return Some(Some(ending));
@@ -632,7 +635,7 @@ pub fn wait(id: ThreadId) -> Option<Ending> {
 /// ready. Returns the state it had.
 pub fn suspend(id: ThreadId) -> Option<State> {
     let me_suspended = with_sched(|s| {
-        let me = s.current;
+        let me = s.current();
         let t = s.thread(id)?;
         let old = t.state;
         match old {
@@ -673,7 +676,7 @@ pub fn set_priority(id: ThreadId, priority: u8) -> Option<()> {
     with_sched(|s| {
         let t = s.thread(id)?;
         t.priority = priority.min(MAX_PRIORITY);
-        let ready = t.state == State::Ready && id != s.current;
+        let ready = t.state == State::Ready && id != s.current();
         if ready {
             s.remove_from_queue(id);
             s.enqueue(id);
@@ -687,7 +690,7 @@ pub fn set_priority(id: ThreadId, priority: u8) -> Option<()> {
 pub fn release(id: ThreadId) -> bool {
     let thread = with_sched(|s| {
         let ended = s.thread(id).is_some_and(|t| t.has_ended());
-        if !ended || id == s.current {
+        if !ended || id == s.current() {
             return None;
         }
         s.sleepers.retain(|(_, t, _)| *t != id);
@@ -730,7 +733,7 @@ fn end_thread(s: &mut Scheduler, id: ThreadId, ending: Ending) {
 pub fn kill(id: ThreadId) {
     let is_current = with_sched(|s| {
         end_thread(s, id, Ending::Killed);
-        let current = id == s.current;
+        let current = id == s.current();
         if current {
             s.reap.push(id);
             NEED_RESCHED.store(true, Ordering::Relaxed);
@@ -752,7 +755,7 @@ pub fn kill(id: ThreadId) {
 /// Frees killed threads that are no longer running.
 fn reap_killed() {
     let ready: Vec<ThreadId> = with_sched(|s| {
-        let current = s.current;
+        let current = s.current();
         let (now, later): (Vec<_>, Vec<_>) = s.reap.iter().partition(|&&t| t != current);
         s.reap = later;
         now

@@ -133,7 +133,7 @@ impl Scheduler {
     #[inline(always)]
     fn pick_next_inline(&mut self) -> Option<Switch> {
         NEED_RESCHED.store(false, Ordering::Relaxed);
-        let prev = self.current;
+        let prev = self.current();
         // SAFETY: the running thread's boxed record (`current_record`),
         // never freed while it is current; this read ends here.
         let prev_ready = unsafe { (*self.current_record).state == State::Ready };
@@ -176,7 +176,7 @@ fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mu
     let (p, n) = unsafe { (&mut *s.current_record, &mut *next_ptr) };
     switch_cpu_state(p, n);
     let save = &mut p.saved_rsp as *mut u64;
-    set_current(s, n);
+    set_current(s, n, SLICE_TICKS);
     let next = if n.saved_rsp == RESUME_FROM_FRAME {
         // It left through the IPC fast path or abandoned its stack.
         let member = if n.linux.is_some() { Resume::MEMBER } else { 0 };
@@ -196,14 +196,14 @@ fn switch_bookkeeping(s: &mut Scheduler, prev: ThreadId, next: ThreadId) -> (*mu
 /// one to resume it and switches stacks to do so.
 pub(super) const RESUME_FROM_FRAME: u64 = 0;
 
-/// Makes `n` the running thread in the scheduler's records.
+/// Makes `n` the running thread in the scheduler's records, with `slice`
+/// ticks left in its time slice.
 #[inline(always)]
-fn set_current(s: &mut Scheduler, n: &mut Thread) {
-    s.current = n.id;
+fn set_current(s: &mut Scheduler, n: &mut Thread, slice: u32) {
     s.current_record = n;
     CURRENT.store(n.id, Ordering::Relaxed);
     CURRENT_LINUX.store(n.linux_kind, Ordering::Relaxed);
-    n.slice_left = SLICE_TICKS;
+    n.slice_left = slice;
 }
 
 /// Model-specific registers of the FS base and of the user's GS base
@@ -285,18 +285,23 @@ fn load_thread_context(n: &Thread) {
 
 impl Scheduler {
     /// Hands the CPU from the current thread `p` (which the caller has
-    /// blocked) straight to `n` (which the caller has made ready and whose
-    /// registers hold what it must return to user mode with), with no
+    /// blocked) straight to `n` (which the caller has made ready), with no
     /// run-queue operation: the IPC fast path. `p` will later resume by
     /// returning to user mode from its saved registers: another fast path
     /// does that directly, and for the scheduler its `saved_rsp` says
     /// [`RESUME_FROM_FRAME`]. The caller must not return into its own
-    /// kernel frames afterwards. Returns `n`'s register frame, to pass to
-    /// `return_to_user_fast` once every lock is released.
+    /// kernel frames afterwards. Returns `n`'s register frame, for one of
+    /// the exits of `arch::x86_64::ipc_exit`.
+    ///
+    /// `n` continues `p`'s time slice rather than starting a fresh one: a
+    /// hand-over is not a scheduling decision, and two threads that call
+    /// each other over and over must still use up a slice, or threads of
+    /// their priority that are ready would never run (the test
+    /// `ipc::ping_pong_leaves_room_for_others`).
     #[inline(always)]
     pub(crate) fn fast_switch(&mut self, p: &mut Thread, n: &mut Thread) -> *mut TrapFrame {
         switch_cpu_state(p, n);
-        set_current(self, n);
+        set_current(self, n, p.slice_left);
         p.saved_rsp = RESUME_FROM_FRAME;
         n.frame_ptr()
     }

@@ -155,8 +155,8 @@ pub fn locked<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
 /// Runs `f` with the object layer and then the scheduler locked (the order
 /// every path takes both in): IPC does all of a call's work under one
 /// acquisition of each (`Reply` through this; Send, Call, Recv and
-/// ReplyRecv take both in their own bodies, `ipc::send_or_call` and
-/// `ipc::receive`, in the same order). For system call handlers only
+/// ReplyRecv take both in their own bodies, `syscall::ipc::send_or_call`
+/// and `syscall::ipc::receive`, in the same order). For system call handlers only
 /// (interrupts off, see `sched::with_sched_in_syscall`).
 pub fn locked_sched<R>(f: impl FnOnce(&mut Kernel, &mut sched::Scheduler) -> R) -> R {
     locked(|k| sched::with_sched_in_syscall(|s| f(k, s)))

@@ -54,6 +54,14 @@ use bulkhead_rt::{child_slots, cmdline, println, sys};
 
 bulkhead_rt::entry!(main);
 
+// The personality and the loader keep their own copy of the end of user
+// space (they are pure crates, built on the host too); this server uses
+// all three, so it checks that they agree with the kernel's.
+const _: () = assert!(
+    bulkhead_linux::address_space::USER_END == bulkhead_rt::abi::USER_END
+        && bulkhead_linux_exec::USER_LIMIT == bulkhead_rt::abi::USER_END
+);
+
 /// Pages the heap starts with (it grows on demand).
 const HEAP_INITIAL_PAGES: u64 = 64;
 /// Where the file archive is mapped while the tree is filled from it.

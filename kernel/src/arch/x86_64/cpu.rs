@@ -106,6 +106,10 @@ pub fn init() -> Features {
         cr4.set(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION, f.umip);
         cr4.set(Cr4Flags::PAGE_GLOBAL, f.pge);
         cr4.set(Cr4Flags::OSXSAVE, f.xsave);
+        // Off, whatever the loader left: with FSGSBASE user code could set
+        // its FS and GS bases behind the kernel's back, and a switch
+        // trusts the recorded bases (`sched::switch::switch_cpu_state`).
+        cr4.remove(Cr4Flags::FSGSBASE);
         if f.pcid && x86_64::registers::control::Cr3::read_raw().1 == 0 {
             cr4 |= Cr4Flags::PCID;
         }

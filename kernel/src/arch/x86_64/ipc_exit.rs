@@ -2,8 +2,8 @@
 //! straight into the partner thread, with the message delivered on the
 //! way out.
 //!
-//! The fast path's guards have already made the checks `return_to_user`
-//! makes: a user thread's saved CS and SS are always the user selectors
+//! None of them makes the checks `return_to_user` makes, because they hold
+//! for every user thread: its saved CS and SS are always the user selectors
 //! (every frame of one is built by SYSCALL entry, by the CPU for an
 //! interrupt from ring 3, or by `sched::create_user`), and its saved RIP
 //! is canonical (it is a return address a `syscall` left, below
@@ -48,11 +48,12 @@ use core::mem::offset_of;
 /// ```
 ///
 /// # Safety
-/// `dst` must be the `TrapFrame` at the top of the kernel stack the CPU
-/// now uses (the partner's, installed by `Scheduler::fast_switch`), of a
-/// user thread, and `src` another thread's frame that nothing writes
-/// meanwhile; `words` must be at most 8. Interrupts must be off and no
-/// lock held.
+/// `dst` must be the `TrapFrame` at the top of the partner's kernel stack,
+/// which `Scheduler::fast_switch` installed for the next entries from user
+/// mode (the CPU still runs on the sender's stack, abandoned from here),
+/// of a user thread; `src` another thread's frame that nothing writes
+/// meanwhile; `words` at most 8. Interrupts must be off and no lock
+/// held.
 #[unsafe(naked)]
 pub unsafe extern "C" fn return_with_message(
     badge: u64,
@@ -68,6 +69,9 @@ pub unsafe extern "C" fn return_with_message(
         "mov rcx, qword ptr [r11 + {rip}]",
         "mov rbx, qword ptr [r11 + {rbx}]",
         "mov rbp, qword ptr [r11 + {rbp}]",
+        // `words` ≤ 8 was checked long before, by a branch: keep even a
+        // mispredicted one from indexing past the tables (16 entries).
+        "and esi, 15",
         // Clear MR[words]..MR7: enter the chain at `words` ...
         "jmp qword ptr [8 * rsi + 48f]",
         "30: xor edx, edx",
@@ -94,8 +98,11 @@ pub unsafe extern "C" fn return_with_message(
         "swapgs",
         "sysretq",
         ".balign 8",
+        // Entries 9..15 are never taken: a count above 8 never gets here.
         "48: .quad 30b, 31b, 32b, 33b, 34b, 35b, 36b, 37b, 38b",
+        ".quad 38b, 38b, 38b, 38b, 38b, 38b, 38b",
         "49: .quad 59b, 50b, 51b, 52b, 53b, 54b, 55b, 56b, 57b",
+        ".quad 59b, 59b, 59b, 59b, 59b, 59b, 59b",
         rip = const offset_of!(TrapFrame, rip),
         rbx = const offset_of!(TrapFrame, rbx),
         rbp = const offset_of!(TrapFrame, rbp),

@@ -7,6 +7,7 @@
 //! threads use this program's capability table.
 
 use alloc::string::String;
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 
 use bulkhead_rt::abi::ipc::MessageInfo;
@@ -82,6 +83,10 @@ pub const TESTS: &[Test] = &[
     Test {
         name: "ipc::notification_bits",
         run: notification_bits,
+    },
+    Test {
+        name: "ipc::ping_pong_leaves_room_for_others",
+        run: ping_pong_leaves_room_for_others,
     },
     Test {
         name: "ipc::fast_and_slow_paths_agree",
@@ -512,6 +517,74 @@ fn fast_and_slow_paths_agree() -> Result<(), String> {
         "forced slow calls took the fast path"
     );
     check_eq!(fast[5].mrs, [6, 16, 8, 2, 3, 4, 5, 6]);
+    Ok(())
+}
+
+/// Two threads that call each other over and over on the fast path leave
+/// room for a third thread of their priority: a hand-over continues the
+/// caller's time slice instead of starting a fresh one
+/// (`Scheduler::fast_switch`), so the pair uses it up and the third
+/// thread, ready all along, gets its turn at a timer tick.
+fn ping_pong_leaves_room_for_others() -> Result<(), String> {
+    /// Set once the round trips begin.
+    static STARTED: AtomicBool = AtomicBool::new(false);
+    /// Set by the third thread when it runs after that.
+    static RAN: AtomicBool = AtomicBool::new(false);
+    /// A first word that ends the server.
+    const STOP: u64 = u64::MAX;
+    /// Round trips after which the third thread has clearly been starved
+    /// (a time slice is two ticks; this is many seconds of round trips).
+    const LIMIT: u64 = 2_000_000;
+    STARTED.store(false, Ordering::Relaxed);
+    RAN.store(false, Ordering::Relaxed);
+    let ep = endpoint()?;
+    let server = check_ok!(spawn(&own_thread_spec(), move || {
+        let Ok(mut got) = ipc::recv(ep, MessageInfo::default()) else {
+            return 1;
+        };
+        loop {
+            let stop = got.message.mrs[0] == STOP;
+            let reply = Message::words(&[got.message.mrs[0]]);
+            if stop {
+                return if ipc::reply(&reply).is_ok() { 0 } else { 2 };
+            }
+            match ipc::reply_recv(ep, &reply) {
+                Ok(next) => got = next,
+                Err(_) => return 3,
+            }
+        }
+    }));
+    // Let the server block in Recv, so that every call goes fast.
+    check_ok!(sys::sleep(Duration::from_millis(10)));
+    // If it gets the CPU before the round trips begin, it spins until our
+    // next turn: only a turn during them counts.
+    let other = check_ok!(spawn(&own_thread_spec(), || {
+        while !STARTED.load(Ordering::Relaxed) {
+            core::hint::spin_loop();
+        }
+        RAN.store(true, Ordering::Relaxed);
+        0
+    }));
+    let before = check_ok!(ipc::kernel_counters());
+    STARTED.store(true, Ordering::Relaxed);
+    let mut round_trips = 0u64;
+    while !RAN.load(Ordering::Relaxed) && round_trips < LIMIT {
+        check_ok!(ipc::call(ep, &Message::words(&[round_trips])));
+        round_trips += 1;
+    }
+    let after = check_ok!(ipc::kernel_counters());
+    check_ok!(ipc::call(ep, &Message::words(&[STOP])));
+    check_eq!(check_ok!(server.join()), ThreadStatus::Exited(0));
+    check_eq!(check_ok!(other.join()), ThreadStatus::Exited(0));
+    check_ok!(sys::cap_delete(ep));
+    check!(
+        RAN.load(Ordering::Relaxed),
+        "a ready thread of the same priority did not run during {round_trips} round trips"
+    );
+    check!(
+        after.fast_path_calls - before.fast_path_calls >= round_trips,
+        "the round trips did not take the fast path"
+    );
     Ok(())
 }
 

@@ -91,7 +91,7 @@ const KERNEL_ADDRESSES: [u64; 3] = [0xffff_8000_0000_0000, 0xffff_ffff_8020_0000
 /// Not canonical, or at/after the end of user space.
 const NONCANONICAL: [u64; 3] = [USER_END, 0x0000_8000_0000_1000, 0x8000_0000_0000_0000];
 /// Canonical user addresses nothing maps in this program.
-const UNMAPPED: [u64; 2] = [0x0000_5000_0000_0000, 0x0000_7fff_ffff_f000];
+const UNMAPPED: [u64; 2] = [0x0000_5000_0000_0000, 0x0000_7fff_ffff_e000];
 /// A window in our own space.
 const OWN_WINDOW: u64 = 0x0000_3100_0000_0000;
 
