@@ -56,6 +56,17 @@ pub struct EndpointCache {
 unsafe impl Send for EndpointCache {}
 
 impl EndpointCache {
+    /// What the entry remembers, as the slow path wants it.
+    #[inline(always)]
+    fn answer(&self) -> EndpointCap {
+        EndpointCap {
+            object: self.object,
+            endpoint: self.endpoint.as_ptr(),
+            rights: self.rights,
+            badge: self.badge,
+        }
+    }
+
     /// An entry that matches nothing.
     pub const EMPTY: EndpointCache = EndpointCache {
         handle: 0,
@@ -129,12 +140,7 @@ impl Kernel {
         rights: Rights,
     ) -> Option<EndpointCap> {
         if cache.handle == handle.0 && cache.epoch == self.caps.epoch() {
-            return Some(EndpointCap {
-                object: cache.object,
-                endpoint: cache.endpoint.as_ptr(),
-                rights: cache.rights,
-                badge: cache.badge,
-            });
+            return Some(cache.answer());
         }
         self.remember_endpoint(cache, table, handle, rights)
     }
@@ -202,11 +208,6 @@ impl Kernel {
             rights: cap.rights,
             badge: cap.badge,
         };
-        Some(EndpointCap {
-            object: cap.object,
-            endpoint: cache.endpoint.as_ptr(),
-            rights: cap.rights,
-            badge: cap.badge,
-        })
+        Some(cache.answer())
     }
 }
