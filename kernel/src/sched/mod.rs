@@ -190,12 +190,6 @@ impl Scheduler {
     /// running thread.
     #[inline]
     pub(crate) fn make_ready(&mut self, id: ThreadId) {
-        self.make_ready_inline(id);
-    }
-
-    /// [`Scheduler::make_ready`], inline.
-    #[inline(always)]
-    pub(crate) fn make_ready_inline(&mut self, id: ThreadId) {
         // SAFETY: the running thread's boxed record, never freed while it
         // is current; this read ends here.
         let current_priority = unsafe { (*self.current_record).priority };

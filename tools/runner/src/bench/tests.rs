@@ -18,6 +18,16 @@ fn options(accel: Accel) -> BenchOptions {
     }
 }
 
+/// The outputs of `report` with JSON and Markdown asked for, under `out/`.
+fn outputs_to_out(report: &crate::bench_report::Report) -> Outputs {
+    let both = BenchOptions {
+        json: Some("out/r.json".into()),
+        markdown: Some("out/r.md".into()),
+        ..options(Accel::Tcg)
+    };
+    outputs(report, &both)
+}
+
 fn joined(args: &[OsString]) -> String {
     let strings: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
     strings.join(" ")
@@ -185,12 +195,7 @@ fn outputs_add_the_modes_and_the_charts() {
     use crate::bench_report::Engine;
     use crate::mode_report::tests::{getpid, report};
     let report = report(Engine::Tcg, getpid());
-    let both = BenchOptions {
-        json: Some("out/r.json".into()),
-        markdown: Some("out/r.md".into()),
-        ..options(Accel::Tcg)
-    };
-    let out = outputs(&report, &both);
+    let out = outputs_to_out(&report);
     let paths: Vec<&Path> = out.files.iter().map(|(p, _)| p.as_path()).collect();
     assert_eq!(
         paths,
@@ -383,12 +388,7 @@ fn outputs_add_the_scaling() {
     let mut records = getpid();
     records.extend(scaling_records("256").into_iter().skip(1));
     let report = report(Engine::Tcg, records);
-    let both = BenchOptions {
-        json: Some("out/r.json".into()),
-        markdown: Some("out/r.md".into()),
-        ..options(Accel::Tcg)
-    };
-    let out = outputs(&report, &both);
+    let out = outputs_to_out(&report);
     let paths: Vec<&Path> = out.files.iter().map(|(p, _)| p.as_path()).collect();
     assert_eq!(
         paths,
@@ -425,10 +425,7 @@ fn outputs_add_the_scaling() {
         .markdown
         .ends_with("(no --markdown or --json path to put it next to).\n"));
     // Without scaling results: no section, no object, no chart.
-    let plain = outputs(
-        &crate::mode_report::tests::report(Engine::Tcg, getpid()),
-        &both,
-    );
+    let plain = outputs_to_out(&crate::mode_report::tests::report(Engine::Tcg, getpid()));
     assert!(!plain.markdown.contains("## Scaling") && plain.charts == 1);
     assert!(!plain.files[0].1.contains("\"scaling\""));
 }
